@@ -1,0 +1,5 @@
+"""``python -m balloontop``."""
+
+from .cli import run
+
+run()

@@ -1,0 +1,107 @@
+"""The ``balloontop`` command line: a thin layer over the core and the monitor.
+
+``balloontop`` alone opens the live monitor; subcommands (``snapshot``, ``decode``, ...)
+live in ``balloontop.commands``, one module each. Every error is one line on stderr and a
+documented exit code (``balloontop.errors``), never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+from . import __version__
+from .commands import COMMAND_MODULES
+from .errors import EXIT_CODES_HELP, EXIT_FAILURE, EXIT_USAGE, BalloontopError, RootError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that fails with one line and exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _command_modules() -> dict[str, ModuleType]:
+    modules: dict[str, ModuleType] = {}
+    for name in COMMAND_MODULES:
+        qualified = f"balloontop.commands.{name}"
+        try:
+            modules[name] = importlib.import_module(qualified)
+        except ModuleNotFoundError as exc:  # a command not built yet
+            if exc.name != qualified:
+                raise
+    return modules
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
+    parser = _Parser(
+        prog="balloontop",
+        description="Watch what the memory balloon of this Linux guest is doing.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"balloontop {__version__}")
+    monitor = _monitor_module()
+    if monitor is not None:
+        monitor.register_top(parser)
+    modules = _command_modules()
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, module in modules.items():
+        module.register(sub)
+    return parser, modules
+
+
+def _monitor_module() -> ModuleType | None:
+    try:
+        return importlib.import_module("balloontop.commands.monitor")
+    except ModuleNotFoundError as exc:
+        if exc.name != "balloontop.commands.monitor":
+            raise
+        return None
+
+
+def check_root(path: str) -> str:
+    """``path`` when it is a directory, else a ``RootError`` (exit 3)."""
+    if not os.path.exists(path):
+        raise RootError(f"root {path!r} does not exist")
+    if not os.path.isdir(path):
+        raise RootError(f"root {path!r} is not a directory")
+    return path
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser, modules = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command is None:
+            monitor = _monitor_module()
+            if monitor is None:
+                parser.print_help()
+                return EXIT_USAGE
+            return int(monitor.run(args) or 0)
+        return int(modules[args.command].run(args) or 0)
+    except BalloontopError as exc:
+        print(f"balloontop: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # Output piped into `head` and closed: not an error worth a traceback.
+        sys.stderr.close()
+        return EXIT_FAILURE
+    except OSError as exc:
+        print(f"balloontop: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()
