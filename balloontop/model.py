@@ -122,7 +122,7 @@ class DriverReading:
     source: str | None
     exact: bool
     accounting: Accounting | None
-    stats: Mapping[str, Stat] = EMPTY
+    stats: Mapping[str, Stat] = field(default_factory=lambda: EMPTY)
     warnings: tuple[str, ...] = ()
     features: FeatureSet | None = None
     counts_in_total: bool = True
@@ -199,7 +199,7 @@ class Sample:
     drivers: tuple[DriverReading, ...]
     virtio_devices: tuple[VirtioDevice, ...]
     warnings: tuple[str, ...] = ()
-    extra: Mapping[str, Any] = field(default=EMPTY)
+    extra: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
     """Room for later readers (kernel log, ...) without changing this class."""
 
     def driver(self, driver: str, instance: str | None = None) -> DriverReading | None:
@@ -248,7 +248,7 @@ class Event:
     kib: int | None = None
     driver: str | None = None
     instance: str | None = None
-    details: Mapping[str, Any] = EMPTY
+    details: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": "event", "kind": self.kind, "time": self.time}
