@@ -1,0 +1,144 @@
+"""The balloon graph: a plotext 6 frame of balloon size, MemTotal and MemAvailable.
+
+``GraphBuilder.build(...)`` runs in the poll worker thread, never on the UI thread: a
+plotext build plus the ANSI-to-``Text`` conversion costs milliseconds. Each builder owns
+its own plotext figure (a private ``terminal``): no shared global figure between threads.
+The frame carries a key of what was drawn, so the caller can skip a frame identical to
+the one on screen (the 900 B/s at-rest budget).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from rich.text import Text
+
+SERIES = (
+    # label in the history window, theme variable, marker in ASCII mode
+    ("balloon", "balloon-graph", "#"),
+    ("MemTotal", "total-graph", "="),
+    ("MemAvailable", "available-graph", "."),
+)
+
+
+@dataclass(frozen=True)
+class GraphFrame:
+    text: Text
+    key: tuple
+    build_ms: float
+
+
+def _thin(xs: Sequence[float], ys: Sequence[float], limit: int) -> tuple[list, list]:
+    """At most ``limit`` points, keeping the last (about twice the width is enough)."""
+    n = len(xs)
+    if n <= limit:
+        return list(xs), list(ys)
+    step = n / limit
+    idx = sorted({min(n - 1, int(i * step)) for i in range(limit)} | {n - 1})
+    return [xs[i] for i in idx], [ys[i] for i in idx]
+
+
+def mib_label(mib: float) -> str:
+    if mib >= 1024:
+        gib = mib / 1024
+        return f"{gib:.0f}G" if gib == int(gib) else f"{gib:.1f}G"
+    return f"{mib:.0f}M"
+
+
+def nice_ticks(top_mib: float, count: int) -> list[float]:
+    """Round tick values from 0 to at least ``top_mib``."""
+    count = max(count, 2)
+    raw = max(top_mib, 1.0) / (count - 1)
+    mag = 10 ** math.floor(math.log10(raw))
+    for mult in (1, 2, 2.5, 4, 5, 10):
+        step = mult * mag
+        if step >= raw:
+            break
+    if top_mib >= 256:  # memory reads best in powers of two
+        step = 2 ** math.ceil(math.log2(raw))
+    return [i * step for i in range(count) if i * step <= top_mib + step]
+
+
+def window_ticks(window_s: float) -> tuple[list[float], list[str]]:
+    if window_s <= 60:
+        step, unit, div = 15, "s", 1
+    elif window_s <= 600:
+        step, unit, div = 120, "m", 60
+    else:
+        step, unit, div = 900, "m", 60
+    pos = [-window_s + i * step for i in range(int(window_s // step) + 1)]
+    labels = ["now" if p == 0 else f"-{int(-p // div)}{unit}" for p in pos]
+    return pos, labels
+
+
+class GraphBuilder:
+    def __init__(self) -> None:
+        from plotext._kernel.terminal import terminal  # one private figure per graph
+
+        self._fig = terminal()._master
+
+    def build(
+        self,
+        times: Sequence[float],
+        series: Mapping[str, Sequence[float]],
+        now: float,
+        window_s: float,
+        width: int,
+        height: int,
+        colors: Mapping[str, tuple[int, int, int]],
+        ascii_only: bool = False,
+        color: bool = True,
+    ) -> GraphFrame:
+        import plotext
+
+        start = time.perf_counter()
+        width, height = max(width, 24), max(height, 5)
+        fig = self._fig
+        fig.clear()
+        fig.plot_size(width, height)
+        fig.theme("colorless")
+        fig.legend(active=False)
+        if ascii_only:
+            fig.axes(style="default")
+        key_parts: list = [width, height, window_s, ascii_only, color,
+                           tuple(sorted(colors.items()))]
+        ymax = 0.0
+        for label, var, ascii_marker in SERIES:
+            values = series.get(label, ())
+            xs, ys = [], []
+            for t, v in zip(times, values):
+                if not math.isnan(v) and t - now >= -window_s:
+                    xs.append(t - now)
+                    ys.append(v / 1024.0)
+            xs, ys = _thin(xs, ys, 2 * width)
+            if not xs:
+                continue
+            ymax = max(ymax, max(ys))
+            rgb = colors.get(var) if color else None
+            symbol = ascii_marker if ascii_only else "braille"
+            mark = plotext.marker(symbol, pixel=plotext.pixel(rgb)) if rgb else symbol
+            fig.draw(fig.signal(xs, ys, marker=mark))
+            # Only what changes the picture goes in the key: x to the column, y to 1 MiB.
+            key_parts.append((label, tuple(round(x * 2 * width / window_s) for x in xs),
+                              tuple(round(y) for y in ys)))
+        ticks = nice_ticks(ymax * 1.02, min(5, max(2, height // 3)))
+        fig.ruler("y").lim(0, max(ticks[-1], ymax * 1.02, 1.0))
+        fig.ruler("y").ticks(ticks, [mib_label(t) for t in ticks])
+        fig.ruler("x").lim(-window_s, 0)
+        pos, labels = window_ticks(window_s)
+        fig.ruler("x").ticks(pos, labels)
+        rendered = fig.build().string()
+        if ascii_only:
+            rendered = rendered.translate(_ASCII_BOX)
+        text = Text.from_ansi(rendered, no_wrap=True, end="")
+        text.rstrip()
+        return GraphFrame(text, tuple(key_parts), (time.perf_counter() - start) * 1000)
+
+
+_ASCII_BOX = str.maketrans({
+    "┌": "+", "┐": "+", "└": "+", "┘": "+", "─": "-", "│": "|", "┤": "|", "├": "|",
+    "┬": "+", "┴": "+", "┼": "+", "╭": "+", "╮": "+", "╰": "+", "╯": "+",
+})
