@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 MAX_LINK_HOPS = 40  # as the kernel's MAXSYMLINKS
 MAX_FILE_BYTES = 4 << 20  # a proc/sys file bigger than this is not one we read
+READ_CHUNK = 64 << 10
 
 _LINK_TEXT = re.compile(r"^(?:\.\./)+[\w.:@+\-/]+$")
 
@@ -39,8 +40,17 @@ class ReadError:
 
 def _read_bytes(path: str) -> bytes:
     """The one place the core opens a file (read only); tests inject errors here."""
-    with open(path, "rb") as handle:
-        return handle.read(MAX_FILE_BYTES)
+    with open(path, "rb", buffering=0) as handle:
+        # sysctl files refuse one huge read (ENOMEM), so read in chunks, as cat does.
+        chunks = []
+        size = 0
+        while size < MAX_FILE_BYTES:
+            chunk = handle.read(READ_CHUNK)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
 
 
 class Root:
@@ -69,7 +79,7 @@ class Root:
                     resolved.pop()
                 continue
             candidate = os.path.join(self.path, *resolved, part)
-            target = self._link_target(candidate, last=not parts)
+            target = self._link_target(candidate)
             if target is None:
                 resolved.append(part)
                 continue
@@ -82,12 +92,10 @@ class Root:
         return os.path.join(self.path, *resolved)
 
     @staticmethod
-    def _link_target(path: str, last: bool) -> str | None:
+    def _link_target(path: str) -> str | None:
         if os.path.islink(path):
             return os.readlink(path)
-        if last or not os.path.isfile(path):
-            return None
-        return _link_text(path)
+        return _link_text(path) if os.path.isfile(path) else None
 
     # -- reading ---------------------------------------------------------------------
 

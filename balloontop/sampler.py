@@ -1,12 +1,24 @@
-"""Turn one reading of a root into an immutable ``Sample``."""
+"""Turn one reading of a root into an immutable ``Sample``.
+
+Each file is read once per sample: meminfo and vmstat first, then the virtio devices,
+then each driver with those readings in a shared context. A driver that fails degrades
+its own reading only: its exception becomes a warning.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 
-from .model import Sample
+from .balloon import attribute_shared, balloon_total
+from .drivers import DRIVERS
+from .drivers.base import ReadContext, debugfs_state
+from .model import DriverReading, Sample, frozen_map
+from .parsers.meminfo import parse_meminfo
+from .parsers.vmstat import parse_vmstat
 from .rootfs import Root
+from .system import read_system
+from .virtio.devices import read_virtio_devices
 
 
 class Sampler:
@@ -17,4 +29,39 @@ class Sampler:
         self.clock = clock
 
     def sample(self) -> Sample:
-        raise NotImplementedError("being written")
+        root = self.root
+        warnings: list[str] = []
+        meminfo = self._parse(root, "proc/meminfo", parse_meminfo, warnings)
+        vmstat = self._parse(root, "proc/vmstat", parse_vmstat, warnings)
+        system = read_system(root, meminfo, vmstat)
+        devices = read_virtio_devices(root, warnings)
+        ctx = ReadContext(root, frozen_map(meminfo), frozen_map(vmstat), devices, system.page_size, debugfs_state(root))
+        readings: list[DriverReading] = []
+        for driver in DRIVERS:
+            try:
+                readings.extend(driver.read(ctx))
+            except Exception as exc:  # noqa: BLE001 - one driver's failure must not stop the others
+                name = driver.NAME
+                warnings.append(f"{name}: reading failed ({type(exc).__name__}: {exc})")
+        readings = attribute_shared(readings, meminfo, vmstat, system.page_size)
+        return Sample(
+            time=self.clock(),
+            root=root.path,
+            system=system,
+            meminfo=frozen_map(meminfo),
+            vmstat=frozen_map(vmstat),
+            balloon=balloon_total(readings, meminfo),
+            drivers=tuple(readings),
+            virtio_devices=devices,
+            warnings=tuple(warnings),
+        )
+
+    @staticmethod
+    def _parse(root: Root, rel: str, parser: Callable, warnings: list[str]) -> dict[str, int]:
+        text, error = root.read_text(rel)
+        if text is None:
+            warnings.append(f"/{rel}: {error.detail if error else 'unreadable'}")
+            return {}
+        values, problems = parser(text, source=f"/{rel}")
+        warnings.extend(problems)
+        return values

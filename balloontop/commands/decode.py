@@ -1,0 +1,125 @@
+"""``balloontop decode``: name every bit of a virtio ``features`` value.
+
+Forms: a sysfs string of ``0``/``1`` (bit 0 first), ``0xHEX`` (bit 0 is the least
+significant bit), ``--bits 1,2,32``, or ``--all`` for every virtio device of a root.
+Without ``--device`` only the transport bits can be named; the others are listed as
+device-specific, not as errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+EPILOG = """\
+examples:
+  balloontop decode 0110000000000000000000000000010010000000100000000000000000000000 --device balloon
+  balloontop decode 0x100000006 --device 5
+  balloontop decode --bits 1,2,32 --device balloon --json
+  balloontop decode --all --root /"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "decode",
+        help="explain virtio feature bits",
+        description="Explain the bits of a virtio features value (sysfs string, 0xHEX or a bit list).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("value", nargs="?", help="features string (bit 0 first) or 0xHEX")
+    parser.add_argument("--bits", metavar="LIST", help="comma-separated bit numbers, e.g. 1,2,32")
+    parser.add_argument("--device", metavar="TYPE|ID", help="device type by name (net, block, balloon, ...) or id")
+    parser.add_argument("--all", action="store_true", help="decode every virtio device of the root")
+    parser.add_argument("--root", default="/", metavar="DIR", help="with --all: the guest's / (default /)")
+    parser.add_argument("--json", action="store_true", help='print {"bits": [{"bit", "name", "meaning", "known"}]}')
+
+
+def _parse_value(args: argparse.Namespace) -> tuple[tuple[int, ...], int | None]:
+    from ..errors import UsageError
+    from ..virtio.decode import parse_any, parse_bit_list
+
+    if args.value is not None and args.bits is not None:
+        raise UsageError("give either a features value or --bits, not both")
+    try:
+        if args.bits is not None:
+            return parse_bit_list(args.bits), None
+        return parse_any(args.value)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _device(args: argparse.Namespace) -> int | None:
+    from ..errors import UsageError
+    from ..virtio.ids import parse_device
+
+    if args.device is None:
+        return None
+    try:
+        return parse_device(args.device)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _bit_lines(decoded: list[Any]) -> list[str]:
+    width = max((len(b.name or "") for b in decoded), default=0)
+    lines = []
+    for bit in decoded:
+        name = bit.name or ("(device-specific)" if bit.kind == "device-specific" else "(unknown)")
+        lines.append(f"  {bit.bit:>3}  {name:<{width}}  {bit.meaning}")
+    return lines or ["  no bits set"]
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..errors import UsageError
+    from ..virtio.decode import decode_bits
+    from ..virtio.ids import device_type
+
+    if args.all:
+        return _run_all(args)
+    if args.value is None and args.bits is None:
+        raise UsageError("give a features value, --bits LIST or --all (see balloontop decode --help)")
+    bits, width = _parse_value(args)
+    device_id = _device(args)
+    decoded = decode_bits(bits, device_id)
+    if args.json:
+        document: dict[str, Any] = {"device_id": device_id, "width": width, "bits": [b.to_json() for b in decoded]}
+        json.dump(document, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return 0
+    kind = device_type(device_id) if device_id is not None else None
+    title = f"device {kind.name} (id {device_id})" if kind else "no device given: device-specific bits not named"
+    sys.stdout.write(f"{len(bits)} bits set" + (f" of {width}" if width else "") + f"; {title}\n")
+    sys.stdout.write("\n".join(_bit_lines(decoded)) + "\n")
+    return 0
+
+
+def _run_all(args: argparse.Namespace) -> int:
+    from ..cli import check_root
+    from ..rootfs import Root
+    from ..virtio.decode import decode_bits
+    from ..virtio.devices import read_virtio_devices
+
+    warnings: list[str] = []
+    devices = read_virtio_devices(Root(check_root(args.root)), warnings)
+    if args.json:
+        out = []
+        for device in devices:
+            decoded = decode_bits(device.features.bits, device.device_id) if device.features else []
+            out.append({**device.to_json(), "bits": [b.to_json() for b in decoded]})
+        json.dump({"devices": out, "warnings": warnings}, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return 0
+    if not devices:
+        sys.stdout.write("no virtio devices under this root\n")
+    for device in devices:
+        kind = device.type or f"id {device.device_id}"
+        width = f"{device.features.width} bits" if device.features else "no features file"
+        sys.stdout.write(f"{device.instance} ({kind}, driver {device.driver or 'none'}, {width})\n")
+        if device.features:
+            sys.stdout.write("\n".join(_bit_lines(decode_bits(device.features.bits, device.device_id))) + "\n")
+    for warning in warnings:
+        sys.stderr.write(f"balloontop: {warning}\n")
+    return 0

@@ -1,0 +1,73 @@
+"""What every driver module shares: the reading context, stat tables, debugfs state.
+
+A driver module declares ``NAME``, ``STATS`` (name -> ``StatSpec``, once, reused by every
+output) and two functions: ``detect(ctx) -> list[str]`` (instances present) and
+``read(ctx) -> list[DriverReading]``. ``ctx`` holds what the sampler already read this
+tick, so no file is read twice.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from ..model import Stat, StatSpec, VirtioDevice, frozen_map
+from ..rootfs import Root
+
+DEBUGFS = "sys/kernel/debug"
+MOUNT_DEBUGFS = "mount -t debugfs none /sys/kernel/debug"
+
+DebugfsState = Literal["mounted", "not-mounted", "no-permission"]
+
+
+@dataclass(frozen=True)
+class ReadContext:
+    """One tick's shared readings, handed to every driver."""
+
+    root: Root
+    meminfo: Mapping[str, int]
+    vmstat: Mapping[str, int]
+    virtio_devices: tuple[VirtioDevice, ...]
+    page_size: int
+    debugfs: DebugfsState
+
+
+def debugfs_state(root: Root) -> DebugfsState:
+    """Whether ``<root>/sys/kernel/debug`` is usable; never mounts anything."""
+    if root.is_live:
+        mounts = root.text("proc/self/mounts") or ""
+        if mounts and not any(
+            line.split()[1:3] == ["/sys/kernel/debug", "debugfs"]
+            for line in mounts.splitlines()
+            if len(line.split()) > 2
+        ):
+            return "not-mounted"
+    try:
+        entries = os.listdir(root.resolve(DEBUGFS))
+    except PermissionError:
+        return "no-permission"
+    except OSError:
+        return "not-mounted"
+    return "mounted" if entries else "not-mounted"
+
+
+def debugfs_warning(state: DebugfsState, file: str, why: str) -> str | None:
+    """Plain words for a debugfs file that cannot be read, with what to do about it."""
+    if state == "not-mounted":
+        return f"debugfs is not mounted, so {why} (/sys/kernel/debug/{file}); as root: {MOUNT_DEBUGFS}"
+    if state == "no-permission":
+        return f"debugfs is readable only by root, so {why}: run balloontop as root"
+    return None
+
+
+def make_stats(specs: Mapping[str, StatSpec], values: Mapping[str, object]) -> Mapping[str, Stat]:
+    """Stats for the ``values`` present, described by ``specs`` (unknown names kept as-is)."""
+    stats: dict[str, Stat] = {}
+    for name, value in values.items():
+        if value is None:
+            continue
+        spec = specs.get(name, StatSpec("", ""))
+        stats[name] = Stat(value=value, unit=spec.unit, meaning=spec.meaning)  # type: ignore[arg-type]
+    return frozen_map(stats)

@@ -1,0 +1,49 @@
+"""virtio-mem (device id 24): ``drivers/virtio/virtio_mem.c``.
+
+Not a balloon: it plugs and unplugs memory blocks, so MemTotal moves, but no file gives
+its plugged or requested size to the guest. Reported as present, never counted in the
+balloon total.
+"""
+
+from __future__ import annotations
+
+from ..model import DriverReading, StatSpec, VirtioDevice
+from ..parsers import parse_int
+from .base import ReadContext, make_stats
+
+NAME = "virtio_mem"
+DEVICE_ID = 24
+
+STATS = {
+    "block_size_bytes": StatSpec("bytes", "memory block size: the unit virtio-mem plugs and unplugs"),
+    "MemTotal": StatSpec("kB", "MemTotal, which moves as virtio-mem plugs and unplugs blocks"),
+    "role": StatSpec("", "virtio-mem is not a balloon: it is not counted in the balloon total"),
+}
+
+def detect(ctx: ReadContext) -> list[VirtioDevice]:
+    return [d for d in ctx.virtio_devices if d.device_id == DEVICE_ID]
+
+
+def read(ctx: ReadContext) -> list[DriverReading]:
+    readings = []
+    block_size = parse_int("0x" + (ctx.root.text("sys/devices/system/memory/block_size_bytes") or "").strip())
+    for device in detect(ctx):
+        values = {
+            "block_size_bytes": block_size,
+            "MemTotal": ctx.meminfo.get("MemTotal"),
+            "role": "memory hotplug, not a balloon",
+        }
+        readings.append(
+            DriverReading(
+                driver=NAME,
+                instance=device.instance,
+                inflated_kib=None,
+                source=None,
+                exact=False,
+                accounting=None,
+                stats=make_stats(STATS, values),
+                features=device.features,
+                counts_in_total=False,
+            )
+        )
+    return readings

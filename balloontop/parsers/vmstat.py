@@ -1,0 +1,31 @@
+"""``/proc/vmstat``: ``name value`` lines (``mm/vmstat.c``), counters and gauges alike."""
+
+from __future__ import annotations
+
+from . import Parsed, bad_line
+
+BALLOON_FIELDS = ("nr_balloon_pages", "balloon_inflate", "balloon_deflate", "balloon_migrate")
+"""Balloon fields: a gauge since 6.15, event counters since 3.8 (in base pages)."""
+
+
+def parse_vmstat(text: str, source: str = "/proc/vmstat") -> Parsed:
+    values: dict[str, int] = {}
+    warnings: list[str] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        fields = line.split()
+        if len(fields) != 2:
+            warnings.append(bad_line(source, number, line))
+            continue
+        try:
+            values[fields[0]] = int(fields[1])
+        except ValueError:
+            warnings.append(bad_line(source, number, line))
+    return values, warnings
+
+
+def allocation_stalls(vmstat: dict[str, int]) -> int | None:
+    """Σ ``allocstall_*`` (one counter per zone since 4.x), ``None`` when absent."""
+    stalls = [v for k, v in vmstat.items() if k.startswith("allocstall")]
+    return sum(stalls) if stalls else None

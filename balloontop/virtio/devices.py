@@ -1,0 +1,94 @@
+"""Read every ``/sys/bus/virtio/devices/virtioN`` of a root (``drivers/virtio/virtio.c``).
+
+Per device: ``device`` and ``vendor`` (``0x%04x``), ``status`` (``0x%08x``), the bound
+driver (the ``driver`` link), the bus address (the parent of the device's real directory:
+a PCI address, a virtio-mmio platform device or a ccw bus id) and ``features`` (one
+``0``/``1`` per bit, bit 0 first, 64 or 128 characters; the negotiated set).
+"""
+
+from __future__ import annotations
+
+import posixpath
+
+from ..model import FeatureSet, VirtioDevice
+from ..parsers import parse_int
+from ..rootfs import Root
+from .decode import parse_bitstring, unknown_bits
+from .ids import device_type
+
+DEVICES_DIR = "sys/bus/virtio/devices"
+
+# include/uapi/linux/virtio_config.h: VIRTIO_CONFIG_S_*
+STATUS_FLAGS = (
+    (0x01, "ACKNOWLEDGE"),
+    (0x02, "DRIVER"),
+    (0x04, "DRIVER_OK"),
+    (0x08, "FEATURES_OK"),
+    (0x20, "SUSPEND"),
+    (0x40, "NEEDS_RESET"),
+    (0x80, "FAILED"),
+)
+
+
+def status_flags(status: int) -> tuple[str, ...]:
+    """Names of the status bits set, in bit order; unnamed bits as ``0x..``."""
+    names = [name for bit, name in STATUS_FLAGS if status & bit]
+    named = sum(bit for bit, _ in STATUS_FLAGS)
+    if status & ~named:
+        names.append(f"0x{status & ~named:x}")
+    return tuple(names)
+
+
+def decode_features(text: str, device_id: int | None) -> FeatureSet | None:
+    """A sysfs ``features`` string as a ``FeatureSet``, or ``None`` when it is not one."""
+    raw = text.strip()
+    try:
+        bits, _width = parse_bitstring(raw)
+    except ValueError:
+        return None
+    return FeatureSet(raw=raw, bits=bits, unknown_bits=unknown_bits(bits, device_id))
+
+
+def read_device(root: Root, instance: str, warnings: list[str]) -> VirtioDevice | None:
+    """One device, or ``None`` when its directory vanished before it could be read."""
+    base = f"{DEVICES_DIR}/{instance}"
+    if not root.is_dir(base):
+        warnings.append(f"virtio device {instance} vanished while it was being read")
+        return None
+    device_id = _hex_file(root, f"{base}/device")
+    kind = device_type(device_id) if device_id is not None else None
+    status = _hex_file(root, f"{base}/status")
+    features = None
+    text, error = root.read_text(f"{base}/features")
+    if text is not None:
+        features = decode_features(text, device_id)
+        if features is None:
+            warnings.append(f"{instance}: features file is not a bit string: {text[:40]!r}")
+    elif error is not None and error.reason != "missing":
+        warnings.append(f"{instance}: features unreadable: {error.detail}")
+    driver_link = root.readlink(f"{base}/driver")
+    real = root.real_rel(base)
+    return VirtioDevice(
+        instance=instance,
+        device_id=device_id,
+        type=kind.name if kind else None,
+        vendor=_hex_file(root, f"{base}/vendor"),
+        status=status,
+        status_flags=status_flags(status) if status is not None else (),
+        bus_address=posixpath.basename(posixpath.dirname(real)) if real else None,
+        driver=posixpath.basename(driver_link) if driver_link else None,
+        features=features,
+    )
+
+
+def read_virtio_devices(root: Root, warnings: list[str]) -> tuple[VirtioDevice, ...]:
+    """All virtio devices of the root, in ``virtioN`` order."""
+    names = [n for n in root.listdir(DEVICES_DIR) if n.startswith("virtio")]
+    names.sort(key=lambda n: (len(n), n))
+    devices = (read_device(root, name, warnings) for name in names)
+    return tuple(d for d in devices if d is not None)
+
+
+def _hex_file(root: Root, rel: str) -> int | None:
+    text = root.text(rel)
+    return parse_int(text) if text else None
