@@ -142,14 +142,22 @@ class Guest:
     # ------------------------------------------------------------------ commands
     def sh(self, script: str, timeout: float = 120) -> tuple[int, str]:
         """Run a busybox sh script in the guest (outside the chroot); (rc, output)."""
+        return self.sh_wait(self.sh_start(script), timeout)
+
+    def sh_start(self, script: str) -> str:
+        """Start a guest script in the background; returns its id for sh_wait()."""
         self._seq += 1
         ident = f"c{self._seq:03d}"
         cmd_dir = os.path.join(self.share, "ctl", "cmd")
-        out_dir = os.path.join(self.share, "ctl", "out")
         tmp = os.path.join(cmd_dir, f".{ident}")
         with open(tmp, "w") as f:
             f.write(script)
         os.rename(tmp, os.path.join(cmd_dir, f"{ident}.sh"))
+        return ident
+
+    def sh_wait(self, ident: str, timeout: float = 120) -> tuple[int, str]:
+        out_dir = os.path.join(self.share, "ctl", "out")
+        script = ident
         rc_path = os.path.join(out_dir, f"{ident}.rc")
         t0 = time.monotonic()
         while not os.path.exists(rc_path):

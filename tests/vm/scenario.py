@@ -1,0 +1,305 @@
+"""Scenarios run in real guests, and a small pool that runs them two at a time.
+
+``balloon_steps``: boot, then for each target (1024, 768, 512, 1024 MiB) send QMP
+``balloon``, wait until ``query-balloon.actual`` equals the target, and in the guest read
+/proc/meminfo, /proc/vmstat, the balloon's virtio features and run the installed
+``python3 -m balloontop snapshot --json --root /`` (through the read-only host root).
+
+``monitor_move``: boot, run the monitor (``balloontop --root /``) on a pseudo-terminal in
+the guest (tests/vm/screen.py renders it with pyte), move the balloon once, and keep the
+screen text before and after.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from . import kernels
+from .machine import RUN_ROOT, Guest, guest_python
+from .qmp import MiB
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TARGETS_MIB = (1024, 768, 512, 1024)
+MEM_MIB = 1024
+
+
+@dataclass(frozen=True)
+class Config:
+    suite: str  # "bookworm" | "trixie-backports"
+    deflate_on_oom: bool
+    free_page_reporting: bool = False
+    kind: str = "steps"  # "steps" | "monitor"
+
+    @property
+    def id(self) -> str:
+        s = f"{self.suite}-doom-{'on' if self.deflate_on_oom else 'off'}"
+        if self.free_page_reporting:
+            s += "-fpr"
+        if self.kind != "steps":
+            s += f"-{self.kind}"
+        return s
+
+
+MATRIX = (
+    Config("bookworm", False),
+    Config("bookworm", True),
+    Config("trixie-backports", False),
+    Config("trixie-backports", True),
+    Config("trixie-backports", False, free_page_reporting=True),
+)
+MONITOR = Config("trixie-backports", False, kind="monitor")
+
+
+def parse_kv(text: str, sep: str | None = None) -> dict[str, int]:
+    """meminfo ('Key:  123 kB') or vmstat ('key 123') text -> {key: int}."""
+    out: dict[str, int] = {}
+    for line in text.splitlines():
+        if sep == ":":
+            k, _, v = line.partition(":")
+        else:
+            k, _, v = line.partition(" ")
+        parts = v.split()
+        if k and parts:
+            try:
+                out[k.strip()] = int(parts[0])
+            except ValueError:
+                pass
+    return out
+
+
+def _read(path: str) -> str:
+    try:
+        return open(path, errors="replace").read()
+    except OSError:
+        return ""
+
+
+@dataclass
+class Step:
+    target_mib: int
+    actual_bytes: int | None
+    actual_after_bytes: int | None
+    qmp_s: float | None
+    snapshot_s: float
+    meminfo: dict[str, int]
+    vmstat: dict[str, int]
+    features: str
+    snapshot: dict | None
+    snapshot_rc: int
+    snapshot_err: str
+
+    @property
+    def qmp_balloon_kib(self) -> int | None:
+        if self.actual_bytes is None:
+            return None
+        return MEM_MIB * 1024 - self.actual_bytes // 1024
+
+    def driver(self) -> dict | None:
+        if not self.snapshot:
+            return None
+        for d in self.snapshot.get("drivers") or []:
+            if d.get("driver") == "virtio_balloon":
+                return d
+        return None
+
+
+@dataclass
+class Result:
+    config: Config
+    kernel: kernels.Kernel
+    boot_s: float
+    total_s: float
+    boot_meminfo: dict[str, int]
+    steps: list[Step] = field(default_factory=list)
+    screens: dict[str, str] = field(default_factory=dict)
+    notes: dict[str, object] = field(default_factory=dict)
+    console_tail: str = ""
+
+
+def balloon_steps(cfg: Config, targets=TARGETS_MIB) -> Result:
+    kern = kernels.kernel(cfg.suite)
+    t_all = time.monotonic()
+    g = Guest(cfg.id, kern, mem_mib=MEM_MIB, deflate_on_oom=cfg.deflate_on_oom,
+              free_page_reporting=cfg.free_page_reporting)
+    with g:
+        boot_s = g.start()
+        res = Result(cfg, kern, boot_s, 0.0, parse_kv(_read(os.path.join(g.share, "boot-meminfo")), ":"))
+        bt = g.host_cmd([guest_python(), "-m", "balloontop", "snapshot", "--json", "--root", "/"])
+        with g.qmp() as q:
+            for i, tgt in enumerate(targets):
+                q.balloon(tgt * MiB)
+                qmp_s, last = q.wait_actual(tgt * MiB, timeout=90)
+                actual = (last or {}).get("actual")
+                d = f"/mnt/bt/steps/{i}"
+                t0 = time.monotonic()
+                rc, out = g.sh(
+                    f"mkdir -p {d}\n"
+                    f"{bt} > {d}/snapshot.json 2> {d}/snapshot.err; echo $? > {d}/snapshot.rc\n"
+                    f"cat /proc/meminfo > {d}/meminfo; cat /proc/vmstat > {d}/vmstat\n"
+                    f"cat /sys/bus/virtio/devices/virtio0/features > {d}/features\n",
+                    timeout=180,
+                )
+                snap_s = time.monotonic() - t0
+                after = q.query_balloon().get("actual")
+                h = os.path.join(g.share, "steps", str(i))
+                text = _read(os.path.join(h, "snapshot.json"))
+                try:
+                    snap = json.loads(text) if text.strip() else None
+                except ValueError:
+                    snap = None
+                src = _read(os.path.join(h, "snapshot.rc")).strip()
+                res.steps.append(Step(
+                    target_mib=tgt, actual_bytes=actual, actual_after_bytes=after,
+                    qmp_s=None if qmp_s is None else round(qmp_s, 2),
+                    snapshot_s=round(snap_s, 2),
+                    meminfo=parse_kv(_read(os.path.join(h, "meminfo")), ":"),
+                    vmstat=parse_kv(_read(os.path.join(h, "vmstat"))),
+                    features=_read(os.path.join(h, "features")).strip(),
+                    snapshot=snap, snapshot_rc=int(src) if src.lstrip("-").isdigit() else -1,
+                    snapshot_err=_read(os.path.join(h, "snapshot.err"))[-2000:] + out[-500:],
+                ))
+        res.console_tail = g.tail()
+    res.total_s = time.monotonic() - t_all
+    return res
+
+
+def monitor_move(cfg: Config, target_mib: int = 768, cols: int = 140, rows: int = 45) -> Result:
+    """Run the Textual monitor in the guest on a pty; move the balloon once."""
+    kern = kernels.kernel(cfg.suite)
+    t_all = time.monotonic()
+    g = Guest(cfg.id, kern, mem_mib=MEM_MIB, deflate_on_oom=cfg.deflate_on_oom,
+              free_page_reporting=cfg.free_page_reporting)
+    with g:
+        boot_s = g.start()
+        res = Result(cfg, kern, boot_s, 0.0, parse_kv(_read(os.path.join(g.share, "boot-meminfo")), ":"))
+        mon = os.path.join(g.share, "mon")
+        os.makedirs(mon)
+        script = os.path.join(HERE, "screen.py")
+        cmd = g.host_cmd(
+            [guest_python(), script, "--out", "/tmp/bt/mon", "--cols", str(cols),
+             "--rows", str(rows), "--ready-text", "virtio0", "--timeout", "240", "--",
+             guest_python(), "-m", "balloontop", "--root", "/"],
+            env={"TERM": "xterm-256color", "COLORTERM": "truecolor"},
+        )
+        ident = g.sh_start(cmd)
+        t0 = time.monotonic()
+        ready = os.path.join(mon, "ready")
+        done_rc = os.path.join(g.share, "ctl", "out", f"{ident}.rc")
+        while not os.path.exists(ready):
+            if os.path.exists(done_rc) or time.monotonic() - t0 > 240:
+                rc, out = g.sh_wait(ident, timeout=5) if os.path.exists(done_rc) else (None, "")
+                res.notes["error"] = f"monitor not ready (rc={rc}): {out[-3000:]}"
+                res.screens["last"] = _read(os.path.join(mon, "screen.txt"))
+                res.console_tail = g.tail()
+                res.total_s = time.monotonic() - t_all
+                return res
+            time.sleep(0.2)
+        res.notes["monitor_ready_s"] = round(time.monotonic() - t0, 1)
+        time.sleep(3)  # a few refreshes at the boot size
+        res.screens["before"] = _read(os.path.join(mon, "screen.txt"))
+        with g.qmp() as q:
+            t1 = time.monotonic()
+            q.balloon(target_mib * MiB)
+            qmp_s, last = q.wait_actual(target_mib * MiB, timeout=90)
+            res.notes["qmp_s"] = qmp_s
+            res.notes["actual"] = (last or {}).get("actual")
+            time.sleep(8)  # several refreshes under TCG
+            res.notes["screen_after_s"] = round(time.monotonic() - t1, 1)
+        res.screens["after"] = _read(os.path.join(mon, "screen.txt"))
+        open(os.path.join(mon, "stop"), "w").close()
+        rc, out = g.sh_wait(ident, timeout=60)
+        res.notes["screen_rc"] = rc
+        res.notes["screen_out"] = out[-3000:]
+        res.screens["final"] = _read(os.path.join(mon, "final.txt"))
+        res.console_tail = g.tail()
+    res.total_s = time.monotonic() - t_all
+    return res
+
+
+class Pool:
+    """Runs scenarios in worker threads (default 2 at a time: one TCG guest per core)."""
+
+    def __init__(self, workers: int | None = None) -> None:
+        n = workers or int(os.environ.get("BALLOONTOP_VM_PARALLEL", "2"))
+        self.ex = ThreadPoolExecutor(max_workers=max(1, n), thread_name_prefix="bt-vm")
+        self.futures: dict[Config, Future] = {}
+        self.lock = threading.Lock()
+        self.t0 = time.monotonic()
+
+    def submit(self, cfg: Config) -> Future:
+        with self.lock:
+            if cfg not in self.futures:
+                fn = monitor_move if cfg.kind == "monitor" else balloon_steps
+                self.futures[cfg] = self.ex.submit(fn, cfg)
+            return self.futures[cfg]
+
+    def results(self) -> list[Result]:
+        out = []
+        for f in self.futures.values():
+            if f.done() and f.exception() is None:
+                out.append(f.result())
+        return out
+
+    def shutdown(self) -> None:
+        for f in self.futures.values():
+            f.cancel()
+        self.ex.shutdown(wait=True)
+
+
+def results_table(results: list[Result], wall_s: float | None = None) -> str:
+    lines = [
+        "| kernel | deflate-on-oom | fpr | step | QMP actual MiB | boot − actual KiB "
+        "| balloon.kib | driver inflated_kib | source | exact | accounting | MemTotal kB "
+        "| meminfo Balloon kB | vmstat inflate−deflate ×4 KiB | features bits |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        if r.config.kind != "steps":
+            continue
+        for i, s in enumerate(r.steps):
+            d = s.driver() or {}
+            b = (s.snapshot or {}).get("balloon") or {}
+            feats = d.get("features") or {}
+            bits = feats.get("bits")
+            if isinstance(bits, list):
+                bits = ",".join(str(x.get("bit", x)) if isinstance(x, dict) else str(x)
+                                for x in bits)
+            derived = None
+            if "balloon_inflate" in s.vmstat:
+                derived = 4 * (s.vmstat["balloon_inflate"] - s.vmstat.get("balloon_deflate", 0))
+            step = f"{s.target_mib}" + (" (again)" if i and s.target_mib in
+                                        [x.target_mib for x in r.steps[:i]] else "")
+            lines.append(
+                f"| {r.kernel.kver} | {'on' if r.config.deflate_on_oom else 'off'} "
+                f"| {'on' if r.config.free_page_reporting else 'off'} | {step} "
+                f"| {None if s.actual_bytes is None else s.actual_bytes // MiB} "
+                f"| {s.qmp_balloon_kib} | {b.get('kib')} | {d.get('inflated_kib')} "
+                f"| {d.get('source', b.get('source'))} | {d.get('exact', b.get('exact'))} "
+                f"| {d.get('accounting')} | {s.meminfo.get('MemTotal')} "
+                f"| {s.meminfo.get('Balloon', '–')} | {derived} | {bits} |"
+            )
+    timing = ["", "| guest | kernel | boot s | scenario s | steps: QMP settle s / in-guest snapshot s |",
+              "|---|---|---|---|---|"]
+    for r in results:
+        st = " · ".join(f"{s.qmp_s}/{s.snapshot_s}" for s in r.steps)
+        if r.config.kind == "monitor":
+            st = f"monitor ready {r.notes.get('monitor_ready_s')} s, move {r.notes.get('qmp_s')}"
+        timing.append(f"| {r.config.id} | {r.kernel.kver} | {r.boot_s:.1f} | {r.total_s:.1f} | {st} |")
+    if wall_s is not None:
+        timing.append(f"\nWall time of the whole vm test run: {wall_s:.0f} s")
+    return "\n".join(lines + timing) + "\n"
+
+
+def write_results(results: list[Result], wall_s: float | None) -> str | None:
+    if not results:
+        return None
+    os.makedirs(RUN_ROOT, exist_ok=True)
+    path = os.path.join(RUN_ROOT, "RESULTS.md")
+    with open(path, "w") as f:
+        f.write(results_table(results, wall_s))
+    return path
