@@ -97,6 +97,8 @@ class VirtioDevice:
     bus_address: str | None
     driver: str | None
     features: FeatureSet | None
+    offered_bits: tuple[int, ...] | None = None
+    """Bits the device offers (debugfs ``virtio/virtioN/device_features``, CONFIG_VIRTIO_DEBUG)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -109,6 +111,7 @@ class VirtioDevice:
             "bus_address": self.bus_address,
             "driver": self.driver,
             "features": self.features.to_json() if self.features else None,
+            "offered_bits": list(self.offered_bits) if self.offered_bits is not None else None,
         }
 
 

@@ -35,17 +35,18 @@ class ReadContext:
 
 
 def debugfs_state(root: Root) -> DebugfsState:
-    """Whether ``<root>/sys/kernel/debug`` is usable; never mounts anything."""
-    if root.is_live:
-        mounts = root.text("proc/self/mounts") or ""
-        if mounts and not any(
-            line.split()[1:3] == ["/sys/kernel/debug", "debugfs"]
-            for line in mounts.splitlines()
-            if len(line.split()) > 2
-        ):
+    """Whether ``<root>/sys/kernel/debug`` is usable; never mounts anything.
+
+    The mount table says it where the root has one (``proc/self/mounts``, else
+    ``proc/mounts``); otherwise a folder with entries (dot-files aside) counts as mounted.
+    """
+    mounts = root.text("proc/self/mounts") or root.text("proc/mounts")
+    if mounts:
+        mounted = any(line.split()[1:3] == ["/sys/kernel/debug", "debugfs"] for line in mounts.splitlines())
+        if not mounted:
             return "not-mounted"
     try:
-        entries = os.listdir(root.resolve(DEBUGFS))
+        entries = [e for e in os.listdir(root.resolve(DEBUGFS)) if not e.startswith(".")]
     except PermissionError:
         return "no-permission"
     except OSError:

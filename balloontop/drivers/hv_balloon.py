@@ -25,7 +25,7 @@ STATS = {
     "pages_added": StatSpec("pages", "pages hot-added by the host"),
     "pages_onlined": StatSpec("pages", "hot-added pages that were put online"),
     "pages_ballooned": StatSpec("pages", "pages given back to the host now"),
-    "vm_pages_commited": StatSpec("pages", "pages used by the guest's user space (earlier label)"),
+    "vm_pages_committed": StatSpec("pages", "pages used by the guest's user space (earlier patch revision only)"),
     "total_pages_committed": StatSpec("pages", "memory the guest reports to the host as committed"),
     "max_dynamic_page_count": StatSpec("pages", "most pages the host may hot-add"),
     "Balloon": StatSpec("kB", "memory returned to the host by balloon drivers (/proc/meminfo, Linux >= 6.15)"),

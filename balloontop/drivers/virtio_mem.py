@@ -15,6 +15,7 @@ NAME = "virtio_mem"
 DEVICE_ID = 24
 
 STATS = {
+    "plugged_kib": StatSpec("KiB", "memory plugged by this device (System RAM (virtio_mem) in /proc/iomem; needs root)"),
     "block_size_bytes": StatSpec("bytes", "memory block size: the unit virtio-mem plugs and unplugs"),
     "MemTotal": StatSpec("kB", "MemTotal, which moves as virtio-mem plugs and unplugs blocks"),
     "role": StatSpec("", "virtio-mem is not a balloon: it is not counted in the balloon total"),
@@ -26,9 +27,11 @@ def detect(ctx: ReadContext) -> list[VirtioDevice]:
 
 def read(ctx: ReadContext) -> list[DriverReading]:
     readings = []
+    iomem = ctx.root.text("proc/iomem")
     block_size = parse_int("0x" + (ctx.root.text("sys/devices/system/memory/block_size_bytes") or "").strip())
     for device in detect(ctx):
         values = {
+            "plugged_kib": plugged_kib(iomem, device.instance) if iomem else None,
             "block_size_bytes": block_size,
             "MemTotal": ctx.meminfo.get("MemTotal"),
             "role": "memory hotplug, not a balloon",
@@ -47,3 +50,28 @@ def read(ctx: ReadContext) -> list[DriverReading]:
             )
         )
     return readings
+
+
+def plugged_kib(iomem: str, instance: str) -> int | None:
+    """Σ ``System RAM (virtio_mem)`` ranges under the device's resource in /proc/iomem.
+
+    ``None`` when the device has no resource there or the addresses are hidden (shown as
+    zeros to anyone but root).
+    """
+    total, inside, depth, hidden = 0, False, 0, False
+    for line in iomem.splitlines():
+        span, _, name = line.partition(" : ")
+        indent = len(span) - len(span.lstrip())
+        try:
+            start, end = (int(x, 16) for x in span.strip().split("-"))
+        except ValueError:
+            continue
+        if name.strip() == instance:
+            inside, depth = True, indent
+            continue
+        if inside and indent <= depth:
+            inside = False
+        if inside and name.strip() == "System RAM (virtio_mem)":
+            hidden = hidden or (start == end == 0)
+            total += end - start + 1
+    return total // 1024 if total and not hidden else None

@@ -22,9 +22,9 @@ SINCE_READ = " (counted since vmmemctl was first read)"
 STATS = {
     "target": StatSpec("frames", "balloon size the host asks for (4 KiB frames)"),
     "current": StatSpec("frames", "balloon size now (4 KiB frames)"),
-    "capabilities": StatSpec("", "capabilities the driver supports (bit mask)"),
+    "balloon_capabilities": StatSpec("", "capabilities the driver supports (bit mask)"),
     "used_capabilities": StatSpec("", "capabilities the host granted (bit mask)"),
-    "is_resetting": StatSpec("", "1 while the driver resets its balloon"),
+    "is_resetting": StatSpec("", "y while the driver resets its balloon"),
     "rateSleepAlloc": StatSpec("pages/s", "allocation rate (old format)"),
     "Balloon": StatSpec("kB", "memory returned to the host via the balloon core (4 KiB pages only)"),
     "balloon_inflate": StatSpec("pages", "pages put into balloons since boot (a 2 MiB page counts 512)"),
@@ -33,8 +33,8 @@ STATS = {
     "alloc_2M": StatSpec("pages", "2 MiB pages allocated for the balloon" + SINCE_READ),
     "free_4k": StatSpec("pages", "4 KiB pages released from the balloon" + SINCE_READ),
     "free_2M": StatSpec("pages", "2 MiB pages released from the balloon" + SINCE_READ),
-    "target_cmd": StatSpec("calls", "times the driver asked the host for a target" + SINCE_READ),
-    "target_cmd_failed": StatSpec("calls", "failed target requests" + SINCE_READ),
+    "cmd_target": StatSpec("calls", "times the driver asked the host for a target" + SINCE_READ),
+    "cmd_target_failed": StatSpec("calls", "failed target requests" + SINCE_READ),
 }
 
 
@@ -66,8 +66,9 @@ def read(ctx: ReadContext) -> list[DriverReading]:
         fields, problems = parse_vmmemctl(text)
         warnings.extend(problems)
         values.update({k: v for k, v in fields.items() if k != "format"})
-        if "current" in fields:
-            inflated, source = fields["current"] * FRAME_KIB, "debugfs:vmmemctl"
+        current = fields.get("current")
+        if isinstance(current, int):
+            inflated, source = current * FRAME_KIB, "debugfs:vmmemctl"
             if balloon is not None and balloon < inflated:
                 warnings.append(
                     f"Balloon: in /proc/meminfo shows {(inflated - balloon) // 1024} MiB less than "

@@ -2,12 +2,14 @@
 
 Ballooned size = ``info/low_kb + info/high_kb``. Xen removes ballooned pages from
 MemTotal and, since 6.15, feeds ``Balloon:``; no vmstat events. ``target`` is in bytes
-(the ABI document says pages; the code writes bytes).
+(the ABI document says pages; the code writes bytes). The delay and retry files are
+``DEVICE_ULONG_ATTR``s, which ``drivers/base/core.c`` prints in hex without ``0x``.
 """
 
 from __future__ import annotations
 
 from ..model import DriverReading, StatSpec
+from ..parsers import parse_int
 from ..parsers.sysfs import parse_value
 from .base import ReadContext, make_stats
 
@@ -17,6 +19,7 @@ DIRECTORY = "sys/devices/system/xen_memory/xen_memory0"
 
 STATS = {
     "target_kb": StatSpec("KiB", "memory reservation the toolstack asks for"),
+    "target_bytes": StatSpec("bytes", "the same target in bytes (the sysfs file target)"),
     "current_kb": StatSpec("KiB", "memory reservation now"),
     "low_kb": StatSpec("KiB", "low memory in the balloon"),
     "high_kb": StatSpec("KiB", "high memory in the balloon (0 on 64-bit)"),
@@ -28,8 +31,11 @@ STATS = {
     "scrub_pages": StatSpec("", "1: pages are zeroed before they go back to Xen"),
 }
 
+HEX_FILES = {"schedule_delay", "max_schedule_delay", "retry_count", "max_retry_count"}
+
 _FILES = {
     "target_kb": "target_kb",
+    "target_bytes": "target",
     "current_kb": "info/current_kb",
     "low_kb": "info/low_kb",
     "high_kb": "info/high_kb",
@@ -52,7 +58,10 @@ def read(ctx: ReadContext) -> list[DriverReading]:
     values: dict[str, int | None] = {}
     for name, rel in _FILES.items():
         text, error = ctx.root.read_text(f"{DIRECTORY}/{rel}")
-        values[name] = parse_value(text)
+        if name in HEX_FILES and text is not None:
+            values[name] = parse_int("0x" + text.strip())
+        else:
+            values[name] = parse_value(text)
         if error is not None and error.reason != "missing":
             warnings.append(f"xen_memory0/{rel}: {error.detail}")
     target, current = values.get("target_kb"), values.get("current_kb")

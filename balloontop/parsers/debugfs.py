@@ -23,6 +23,7 @@ HV_LABELS = {
     # Earlier (design note) label -> mainline label.
     "pages_ballooned_out": "pages_ballooned",
     "total_pages_commited": "total_pages_committed",
+    "vm_pages_commited": "vm_pages_committed",
 }
 
 HV_STATES = {
@@ -53,7 +54,7 @@ def parse_hv_balloon(text: str, source: str = "hv-balloon") -> tuple[HvStats, li
         if not sep or not key or " " in key:
             warnings.append(bad_line(source, number, line))
             continue
-        if key in HV_LABELS or key == "vm_pages_commited":
+        if key in HV_LABELS:
             earlier = True
         key = HV_LABELS.get(key, key)
         if key in ("host_version", "capabilities"):
@@ -83,15 +84,15 @@ _VMW_LINE = re.compile(
 )
 
 
-def parse_vmmemctl(text: str, source: str = "vmmemctl") -> tuple[dict[str, int], list[str]]:
+def parse_vmmemctl(text: str, source: str = "vmmemctl") -> tuple[dict[str, int | str], list[str]]:
     """Fields of ``/sys/kernel/debug/vmmemctl``, either format, as flat integer names.
 
     Sizes are in 4 KiB frames: ``target`` and ``current``. Commands become ``<name>`` and
-    ``<name>_failed`` (the GET_TARGET command is ``target_cmd``); page statistics become
-    ``<name>_4k``/``<name>_2M``; ``is_resetting`` is 0 or 1; ``format`` is 1 for the
-    padded (>= 4.20) format and 0 for the older one.
+    ``<name>_failed`` (the GET_TARGET command, also labelled ``target``, is ``cmd_target``);
+    page statistics become ``<name>_4k``/``<name>_2M``; ``is_resetting`` stays ``y``/``n``;
+    ``format`` is 1 for the padded (>= 4.20) format and 0 for the older one.
     """
-    values: dict[str, int] = {}
+    values: dict[str, int | str] = {}
     warnings: list[str] = []
     padded = False
     for number, line in enumerate(text.splitlines(), 1):
@@ -105,19 +106,17 @@ def parse_vmmemctl(text: str, source: str = "vmmemctl") -> tuple[dict[str, int],
         raw = match["value"]
         padded = padded or bool(re.match(r"^[\w -]+\s{2,}:", line)) or bool(match["size"])
         if key == "is_resetting":
-            values[key] = 1 if raw == "y" else 0
+            values[key] = raw  # type: ignore[assignment]  # "y" or "n", as the file says
             continue
         value = parse_int(raw)
         if value is None:
             warnings.append(bad_line(source, number, line))
             continue
-        if key == "balloon_capabilities":
-            key = "capabilities"
         if match["size"]:
             key = f"{key}_{match['size']}"
         elif match["failed"] is not None:
             if key == "target":
-                key = "target_cmd"
+                key = "cmd_target"
             values[f"{key}_failed"] = int(match["failed"])
         elif key in values:
             warnings.append(f"{source} line {number}: {key!r} repeated")

@@ -3,7 +3,9 @@
 Per device: ``device`` and ``vendor`` (``0x%04x``), ``status`` (``0x%08x``), the bound
 driver (the ``driver`` link), the bus address (the parent of the device's real directory:
 a PCI address, a virtio-mmio platform device or a ccw bus id) and ``features`` (one
-``0``/``1`` per bit, bit 0 first, 64 or 128 characters; the negotiated set).
+``0``/``1`` per bit, bit 0 first, 64 or 128 characters; the negotiated set). With
+CONFIG_VIRTIO_DEBUG and debugfs mounted, ``virtio/virtioN/device_features`` adds the bits
+the device offered.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from .decode import parse_bitstring, unknown_bits
 from .ids import device_type
 
 DEVICES_DIR = "sys/bus/virtio/devices"
+DEBUG_DIR = "sys/kernel/debug/virtio"  # drivers/virtio/virtio_debug.c
 
 # include/uapi/linux/virtio_config.h: VIRTIO_CONFIG_S_*
 STATUS_FLAGS = (
@@ -78,7 +81,17 @@ def read_device(root: Root, instance: str, warnings: list[str]) -> VirtioDevice 
         bus_address=posixpath.basename(posixpath.dirname(real)) if real else None,
         driver=posixpath.basename(driver_link) if driver_link else None,
         features=features,
+        offered_bits=read_offered_bits(root, instance),
     )
+
+
+def read_offered_bits(root: Root, instance: str) -> tuple[int, ...] | None:
+    """The device's offered bits from debugfs (one decimal per line), if readable."""
+    text = root.text(f"{DEBUG_DIR}/{instance}/device_features")
+    if text is None:
+        return None
+    bits = {parse_int(line) for line in text.split()}
+    return tuple(sorted(b for b in bits if b is not None and 0 <= b < 1024))
 
 
 def read_virtio_devices(root: Root, warnings: list[str]) -> tuple[VirtioDevice, ...]:
