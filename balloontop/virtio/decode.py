@@ -76,16 +76,18 @@ def parse_bit_list(text: str) -> tuple[int, ...]:
 def parse_any(text: str) -> tuple[tuple[int, ...], int | None]:
     """Guess the form and parse it -> (bits, width of a bit string or ``None``).
 
-    Rule, after stripping whitespace: a ``0x``/``0X`` prefix means hex; only ``0``/``1``
-    and at least 8 characters means a sysfs bit string (bit 0 first); anything else is a
-    list of bit numbers. So ``"10"`` is bit 10, while ``"00000001"`` is bit 7.
+    Rule, after stripping whitespace: a ``0x``/``0X`` prefix means hex; one run of digits
+    that no bit number could be (more than 3 digits, or a leading ``0``) means a sysfs bit
+    string (bit 0 first), so a mistyped string such as ``0120...`` is reported as one;
+    anything else is a list of bit numbers. So ``"10"`` is bit 10, while ``"00000001"`` is
+    bit 7.
     """
     if not isinstance(text, str):
         raise ValueError(f"features must be text, not {type(text).__name__}")
     s = text.strip()
     if s[:2] in ("0x", "0X"):
         return parse_hex(s), None
-    if len(s) >= 8 and not s.strip("01"):
+    if s.isdigit() and (len(s) > 3 or (len(s) > 1 and s[0] == "0")):
         return parse_bitstring(s)
     return parse_bit_list(s), None
 
