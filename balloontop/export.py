@@ -1,0 +1,244 @@
+"""Prometheus metrics of the balloon, built with ``prometheus_client`` from one sample per scrape.
+
+``BalloonCollector`` takes a fresh sample at each scrape (or reuses the last one when it is
+younger than ``max_age`` seconds, so several scrapers do not multiply the reads). Metric names
+follow Prometheus conventions: base units (bytes), ``_total`` for counters, ``_info`` for the
+negotiated virtio features. ``prometheus_client`` is imported only by the functions that need
+it, so importing this module stays cheap.
+
+Metrics:
+
+====================================================  =======  ===============================
+name                                                  type     labels
+====================================================  =======  ===============================
+balloontop_balloon_bytes                              gauge    driver, instance
+balloontop_balloon_total_bytes                        gauge    source
+balloontop_balloon_accounting                         gauge    driver, instance, mode (=1)
+balloontop_vmstat_balloon_inflate_pages_total         counter
+balloontop_vmstat_balloon_deflate_pages_total         counter
+balloontop_vmstat_balloon_migrate_pages_total         counter
+balloontop_vmstat_balloon_pages                       gauge    (nr_balloon_pages)
+balloontop_vmstat_oom_kill_total                      counter
+balloontop_vmstat_allocstall_total                    counter  (Σ allocstall_*)
+balloontop_memory_total_bytes                         gauge    (MemTotal)
+balloontop_memory_available_bytes                     gauge    (MemAvailable)
+balloontop_memory_free_bytes                          gauge    (MemFree)
+balloontop_virtio_balloon_features_info               info     instance, bits, deflate_on_oom, ...
+balloontop_sample_warnings                            gauge    (warnings in the last sample)
+balloontop_scrape_errors_total                        counter  (scrapes whose sample failed)
+====================================================  =======  ===============================
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from .model import Sample
+
+DEFAULT_LISTEN = "127.0.0.1:9477"
+TEXTFILE_NAME = "balloontop.prom"
+
+VMSTAT_COUNTERS = (
+    ("balloon_inflate", "balloontop_vmstat_balloon_inflate_pages",
+     "Pages put into balloons since boot (vmstat balloon_inflate; vmw 2 MiB pages count 512)"),
+    ("balloon_deflate", "balloontop_vmstat_balloon_deflate_pages",
+     "Pages taken out of balloons since boot (vmstat balloon_deflate)"),
+    ("balloon_migrate", "balloontop_vmstat_balloon_migrate_pages",
+     "Balloon pages migrated by compaction since boot (vmstat balloon_migrate)"),
+    ("oom_kill", "balloontop_vmstat_oom_kill", "Processes killed by the OOM killer since boot"),
+)
+
+# virtio_balloon feature bits (include/uapi/linux/virtio_balloon.h) as info labels
+VIRTIO_BALLOON_FEATURES = (
+    (0, "must_tell_host"),
+    (1, "stats_vq"),
+    (2, "deflate_on_oom"),
+    (3, "free_page_hint"),
+    (4, "page_poison"),
+    (5, "reporting"),
+)
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[v6]:PORT`` for IPv6) as (host, port); ``ValueError`` when malformed."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"--listen wants HOST:PORT, got {text!r}")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not host:
+        raise ValueError(f"--listen wants HOST:PORT, got {text!r}")
+    return host, int(port)
+
+
+def is_loopback(host: str) -> bool:
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+class BalloonCollector:
+    """A ``prometheus_client`` custom collector over a sample source (``Sampler.sample``)."""
+
+    def __init__(self, sample: Callable[[], Sample], max_age: float = 0.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._sample = sample
+        self.max_age = max_age
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._last: Sample | None = None
+        self._last_at = 0.0
+        self.scrape_errors = 0
+        self.last_error: str | None = None
+
+    def current(self) -> Sample | None:
+        """A sample no older than ``max_age`` (``None`` when sampling failed)."""
+        with self._lock:
+            now = self._clock()
+            if self._last is not None and now - self._last_at < self.max_age:
+                return self._last
+            try:
+                self._last = self._sample()
+                self._last_at = now
+                self.last_error = None
+            except Exception as exc:  # noqa: BLE001 - a scrape must answer, with the error counted
+                self.scrape_errors += 1
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                self._last = None
+            return self._last
+
+    def describe(self) -> list[Any]:
+        return []  # metrics depend on the guest; registering must not take a sample
+
+    def collect(self) -> Iterator[Any]:
+        sample = self.current()
+        yield from metric_families(sample, self.scrape_errors)
+
+
+def metric_families(sample: Sample | None, scrape_errors: int = 0) -> Iterator[Any]:
+    """The metric families for ``sample`` (only the error counter when it is ``None``)."""
+    from prometheus_client.core import (
+        CounterMetricFamily,
+        GaugeMetricFamily,
+        InfoMetricFamily,
+    )
+
+    errors = CounterMetricFamily(
+        "balloontop_scrape_errors", "Scrapes for which no sample could be taken"
+    )
+    errors.add_metric([], scrape_errors)
+    if sample is None:
+        yield errors
+        return
+
+    size = GaugeMetricFamily(
+        "balloontop_balloon_bytes", "Memory in the balloon, per driver instance",
+        labels=["driver", "instance"],
+    )
+    accounting = GaugeMetricFamily(
+        "balloontop_balloon_accounting",
+        "How ballooned memory shows: mode=total (removed from MemTotal) or used (counted as used)",
+        labels=["driver", "instance", "mode"],
+    )
+    for reading in sample.drivers:
+        if not reading.counts_in_total:
+            continue
+        if reading.inflated_kib is not None:
+            size.add_metric([reading.driver, reading.instance], reading.inflated_kib * 1024)
+        if reading.accounting is not None:
+            accounting.add_metric([reading.driver, reading.instance, reading.accounting], 1)
+    yield size
+    yield accounting
+
+    if sample.balloon.kib is not None:
+        total = GaugeMetricFamily(
+            "balloontop_balloon_total_bytes",
+            "Memory in all balloons of the guest; source = where the figure comes from",
+            labels=["source"],
+        )
+        total.add_metric([sample.balloon.source or ""], sample.balloon.kib * 1024)
+        yield total
+
+    vm = sample.vmstat
+    for key, name, help_text in VMSTAT_COUNTERS:
+        if key in vm:
+            family = CounterMetricFamily(name, help_text)
+            family.add_metric([], vm[key])
+            yield family
+    stalls = [v for k, v in vm.items() if k.startswith("allocstall_")]
+    if stalls:
+        family = CounterMetricFamily(
+            "balloontop_vmstat_allocstall", "Allocation stalls (direct reclaim) since boot"
+        )
+        family.add_metric([], sum(stalls))
+        yield family
+    if "nr_balloon_pages" in vm:
+        yield GaugeMetricFamily(
+            "balloontop_vmstat_balloon_pages",
+            "Pages in balloons by the kernel's count (vmstat nr_balloon_pages, Linux >= 6.15)",
+            value=vm["nr_balloon_pages"],
+        )
+
+    system = sample.system
+    for name, value, help_text in (
+        ("balloontop_memory_total_bytes", system.mem_total_kib, "MemTotal of the guest"),
+        ("balloontop_memory_available_bytes", system.mem_available_kib,
+         "MemAvailable of the guest"),
+        ("balloontop_memory_free_bytes", system.mem_free_kib, "MemFree of the guest"),
+    ):
+        if value is not None:
+            yield GaugeMetricFamily(name, help_text, value=value * 1024)
+
+    info = InfoMetricFamily(
+        "balloontop_virtio_balloon_features",
+        "Feature bits the virtio balloon negotiated",
+        labels=["instance"],
+    )
+    has_info = False
+    for reading in sample.drivers:
+        if reading.driver != "virtio_balloon" or reading.features is None:
+            continue
+        bits = set(reading.features.bits)
+        labels = {
+            "bits": ",".join(str(b) for b in sorted(bits)),
+            "unknown_bits": ",".join(str(b) for b in reading.features.unknown_bits),
+        }
+        labels.update({name: str(bit in bits).lower() for bit, name in VIRTIO_BALLOON_FEATURES})
+        info.add_metric([reading.instance], labels)
+        has_info = True
+    if has_info:
+        yield info
+
+    yield GaugeMetricFamily(
+        "balloontop_sample_warnings", "Warnings in the last sample (unreadable files, ...)",
+        value=len(sample.warnings),
+    )
+    yield errors
+
+
+def make_registry(collector: BalloonCollector) -> Any:
+    """A fresh ``CollectorRegistry`` holding only ``collector``."""
+    from prometheus_client import CollectorRegistry
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(collector)
+    return registry
+
+
+def serve(host: str, port: int, registry: Any) -> tuple[Any, threading.Thread]:
+    """Serve ``/metrics`` on ``host:port`` in a daemon thread; returns (server, thread)."""
+    from prometheus_client import start_http_server
+
+    return start_http_server(port, addr=host, registry=registry)
+
+
+def write_textfile(directory: str, registry: Any) -> str:
+    """Write ``DIR/balloontop.prom`` atomically (for node_exporter's textfile collector)."""
+    import os
+
+    from prometheus_client import write_to_textfile
+
+    path = os.path.join(directory, TEXTFILE_NAME)
+    write_to_textfile(path, registry)
+    return path
