@@ -1,0 +1,578 @@
+"""The live monitor: a Textual app over a sample source.
+
+``make_app(...)`` is the one factory the CLI, the tests and the screenshot script use.
+
+Threading: one poll at a time runs in a thread worker (``exclusive``); it reads a sample,
+feeds the history and the event detector, builds the graph frame (plotext) and every
+line of text, and hands the result to the UI thread, which only compares strings and
+updates the widgets whose text changed. The next poll is armed (one-shot timer) when
+the previous one has been applied, so polls never overlap and a slow file never blocks
+the screen.
+"""
+
+from __future__ import annotations
+
+import locale
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.color import Color
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, RichLog, Static
+
+from ..config import INTERVAL_FLOOR
+from ..history import WINDOWS, History
+from ..model import Event, Sample
+from . import model_view as mv
+from .graph import GraphBuilder, GraphFrame
+from .processes import ProcRow, process_lines, psutil_source
+from .screens import FeatureScreen, HelpScreen
+from .themes import load_themes
+from .widgets import Clock, DriverPane, GraphView, Line, LineList, NoBalloonPane, PaneColumn
+
+PROCESS_ROWS = 8
+MAX_PANES = 9
+
+
+@dataclass
+class PollResult:
+    sample: Sample | None
+    error: str | None = None
+    header: str = ""
+    summary: list[str] = field(default_factory=list)
+    panes: list[tuple[str, mv.PaneContent]] = field(default_factory=list)
+    no_balloon: list[str] | None = None
+    events: list[Event] = field(default_factory=list)
+    graph: GraphFrame | None = None
+    graph_title: str = ""
+    processes: list[str] | None = None
+    poll_ms: float = 0.0
+
+
+def _ascii_terminal() -> bool:
+    enc = (locale.getpreferredencoding(False) or "").lower().replace("-", "")
+    return "utf8" not in enc
+
+
+class _Detector:
+    """The shared event detector when present, else a tiny local one (swap point)."""
+
+    def __init__(self) -> None:
+        try:
+            from ..events import EventDetector
+
+            self._impl = EventDetector()
+        except Exception:  # pragma: no cover - only before events.py existed
+            self._impl = None
+
+    def feed(self, sample: Sample) -> list[Event]:
+        return list(self._impl.feed(sample)) if self._impl is not None else []
+
+    @property
+    def active(self):
+        return getattr(self._impl, "active_episode", None)
+
+
+class BalloonApp(App):
+    """balloontop's live monitor."""
+
+    CSS_PATH = "balloontop.tcss"
+    TITLE = "balloontop"
+    ENABLE_COMMAND_PALETTE = True
+
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("space,p", "toggle_pause", "Pause", key_display="space", id="pause"),
+        Binding("plus", "slower", "Slower", key_display="+", id="slower"),
+        Binding("minus", "faster", "Faster", key_display="-", id="faster"),
+        Binding("tab", "next_pane", "Next pane", id="next_pane", priority=True),
+        Binding("1", "focus_pane(1)", "Pane", key_display="1-9", id="pane"),
+        *[Binding(str(n), f"focus_pane({n})", f"Pane {n}", show=False, id=f"pane{n}")
+          for n in range(2, 10)],
+        Binding("g", "cycle_window", "Graph", id="graph"),
+        Binding("f", "features", "Features", id="features"),
+        Binding("t", "cycle_theme", "Theme", id="theme"),
+        Binding("question_mark", "help", "Help", key_display="?", id="help"),
+    ]
+
+    def __init__(
+        self,
+        source: Any,
+        *,
+        interval: float = 1.0,
+        theme: str = "dark",
+        clock: Callable[[], float] = time.time,
+        process_source: Callable[[], list[ProcRow] | None] | None = None,
+        process_interval: float = 5.0,
+        hostname: str | None = None,
+        uptime: float | None = None,
+        source_label: str = "",
+        user_theme_dir: Path | None = None,
+        ascii_only: bool | None = None,
+        color: bool = True,
+        recorder: Any = None,
+    ) -> None:
+        super().__init__()
+        self.source = source
+        self.interval = max(float(interval), INTERVAL_FLOOR)
+        self.clock = clock
+        self.process_source = process_source
+        self.process_interval = process_interval
+        self.hostname = hostname
+        self.uptime_override = uptime
+        self.source_label = source_label
+        self.ascii_only = _ascii_terminal() if ascii_only is None else ascii_only
+        self.color = color
+        self.recorder = recorder
+        self.paused = False
+        self.window_index = 0
+        self.history = History()
+        self.detector = _Detector()
+        self.graph_builder = GraphBuilder()
+        self.last_sample: Sample | None = None
+        self.prev_sample: Sample | None = None
+        self.tick_count = 0
+        self.ui_ms: list[float] = []
+        self.graph_ms: list[float] = []
+        self._proc_due = 0.0
+        self._proc_lines: list[str] | None = None
+        self._graph_size = (60, 12)
+        self._graph_colors: dict[str, tuple[int, int, int]] = {}
+        self._poll_timer = None
+        self._polling = False
+        self._force_graph = False
+        self._clock_fmt = ""
+        themes, problems = load_themes(user_theme_dir)
+        self.theme_names = list(themes)
+        for t in themes.values():
+            self.register_theme(t)
+        self._theme_problems = problems
+        wanted = theme if theme in themes else "dark"
+        if not color:
+            wanted = "monochrome" if "monochrome" in themes else wanted
+        self._initial_theme = wanted
+        self._unknown_theme = None if theme in themes else theme
+        self.theme = wanted
+
+    # -- layout ----------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="header"):
+            yield Line(mv.header_line(None, self.hostname, self.interval, False,
+                                      self.uptime_override, self.source_label), id="title")
+            yield Clock(self._clock_text(), id="clock")
+        yield LineList(["reading..."], id="summary")
+        with Horizontal(id="main"):
+            yield PaneColumn(id="panes")
+            with Vertical(id="right"):
+                graph = GraphView(id="graph")
+                graph.border_title = "balloon size"
+                yield graph
+                log = RichLog(id="events", max_lines=500, wrap=False, markup=True)
+                log.border_title = "events"
+                log.can_focus = False
+                yield log
+                procs = LineList([], id="procs")
+                procs.border_title = "largest memory users"
+                yield procs
+        yield Footer()
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        from .themes import VARIABLES
+
+        return dict(VARIABLES)
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        if self.ascii_only:
+            self.add_class("-ascii")
+        for problem in self._theme_problems:
+            self.notify(str(problem), title="theme not loaded", severity="warning", timeout=8)
+        if self._unknown_theme:
+            self.notify(f"no theme {self._unknown_theme!r}; using {self.theme!r}. "
+                        f"Known: {', '.join(self.theme_names)}", severity="warning", timeout=8)
+        self._update_graph_colors()
+        self.query_one("#events", RichLog).write(
+            Text.from_markup(f"[dim]{self._stamp(self.clock())}[/] monitor started"))
+        self.set_interval(1.0, self._tick_clock)
+        self._install_signals()
+        self._poll()
+
+    def _install_signals(self) -> None:
+        # SIGHUP (SSH link dropped) and SIGTERM: leave through App.exit so the driver
+        # restores the terminal, never die with it in raw mode.
+        if not hasattr(signal, "SIGHUP") or os.name != "posix":
+            return
+        try:
+            import asyncio
+
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGHUP, signal.SIGTERM):
+                loop.add_signal_handler(sig, lambda s=sig: self.exit(return_code=128 + s))
+        except (RuntimeError, NotImplementedError, ValueError):
+            pass
+
+    def watch_theme(self, _old: str, _new: str) -> None:
+        self._update_graph_colors()
+        self._force_graph = True
+
+    def _update_graph_colors(self) -> None:
+        colors = {}
+        variables = self.theme_variables if hasattr(self, "theme_variables") else {}
+        theme = self.current_theme
+        for name in ("balloon-graph", "total-graph", "available-graph"):
+            value = (theme.variables or {}).get(name) or variables.get(name)
+            try:
+                c = Color.parse(value)
+                colors[name] = (c.r, c.g, c.b)
+            except Exception:
+                pass
+        self._graph_colors = colors
+
+    # -- the clock (UI thread, cheap) --------------------------------------------------
+
+    @staticmethod
+    def _stamp(t: float) -> str:
+        return time.strftime("%H:%M:%S", time.localtime(t))
+
+    def _clock_text(self) -> str:
+        return self._stamp(self.clock())
+
+    def _tick_clock(self) -> None:
+        text = self._clock_text()
+        if text != self._clock_fmt:
+            self._clock_fmt = text
+            self.query_one("#clock", Clock).update(text)
+
+    # -- polling -----------------------------------------------------------------------
+
+    def _poll(self) -> None:
+        self._poll_timer = None
+        if self.paused or self._polling:
+            return
+        self._polling = True
+        graph = self.query_one("#graph", GraphView)
+        size = graph.content_size
+        if size.width > 0 and size.height > 0:
+            self._graph_size = (size.width, size.height)
+        pane_width = max(self.query_one("#panes").content_size.width - 4, 30)
+        self._poll_worker(self._graph_size, pane_width, WINDOWS[self.window_index][1],
+                          self._force_graph)
+        self._force_graph = False
+
+    @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
+    def _poll_worker(self, graph_size: tuple[int, int], pane_width: int, window_s: float,
+                     force_graph: bool) -> None:
+        start = time.perf_counter()
+        try:
+            result = self._collect(graph_size, pane_width, window_s)
+        except Exception as exc:  # a broken reading must not stop the monitor
+            result = PollResult(None, error=f"{type(exc).__name__}: {exc}")
+        result.poll_ms = (time.perf_counter() - start) * 1000
+        if force_graph and result.graph is not None:
+            result.graph = GraphFrame(result.graph.text, result.graph.key + (object(),),
+                                      result.graph.build_ms)
+        self.call_from_thread(self._apply, result)
+
+    def _collect(self, graph_size: tuple[int, int], pane_width: int, window_s: float) -> PollResult:
+        sample = self.source.sample()
+        if sample is None:  # a replay at its end, a paused source
+            return PollResult(None)
+        if self.recorder is not None:
+            try:
+                self.recorder.write_sample(sample)
+            except Exception:
+                pass
+        prev = self.last_sample
+        from ..history import sample_metrics
+
+        self.history.add(sample.time, sample_metrics(sample))
+        events = self.detector.feed(sample)
+        rate = self.history.rate_mib_s()
+        result = PollResult(sample, events=list(events))
+        result.header = mv.header_line(sample, self.hostname, self.interval, self.paused,
+                                       self.uptime_override, self.source_label)
+        result.summary = mv.summary_lines(sample, rate)
+        for reading in sample.drivers[:MAX_PANES]:
+            result.panes.append((mv.pane_id(reading),
+                                 mv.pane_content(sample, reading, prev, pane_width)))
+        if not sample.drivers:
+            result.no_balloon = mv.no_balloon_lines(sample)
+        # graph
+        times, values = self.history.window(window_s, ["balloon_kib", "mem_total_kib",
+                                                       "mem_available_kib"], now=sample.time)
+        series = {"balloon": values["balloon_kib"], "MemTotal": values["mem_total_kib"],
+                  "MemAvailable": values["mem_available_kib"]}
+        result.graph = self.graph_builder.build(
+            times, series, sample.time, window_s, graph_size[0], graph_size[1],
+            self._graph_colors, ascii_only=self.ascii_only, color=self.color)
+        label = WINDOWS[self.window_index][0]
+        episode = self.detector.active
+        moving = f" · {episode.kind} in progress" if episode is not None else ""
+        sq = "#" if self.ascii_only else "■"
+        result.graph_title = (f"[$balloon-graph]{sq}[/] balloon [$total-graph]{sq}[/] MemTotal "
+                              f"[$available-graph]{sq}[/] MemAvailable · {label} · "
+                              f"{mv.fmt_rate(rate)}{moving}")
+        # processes, less often than the balloon figures
+        now = time.monotonic()
+        if self._proc_lines is None or now >= self._proc_due:
+            rows = self.process_source() if self.process_source is not None else None
+            self._proc_lines = process_lines(rows, PROCESS_ROWS)
+            self._proc_due = now + self.process_interval
+            result.processes = self._proc_lines
+        return result
+
+    def _apply(self, result: PollResult) -> None:
+        start = time.perf_counter()
+        self._polling = False
+        try:
+            self._apply_result(result)
+        finally:
+            self.ui_ms.append((time.perf_counter() - start) * 1000)
+            if len(self.ui_ms) > 1000:
+                del self.ui_ms[:500]
+            if not self.paused and self.is_running:
+                delay = max(0.05, self.interval - result.poll_ms / 1000)
+                self._poll_timer = self.set_timer(delay, self._poll)
+
+    def _apply_result(self, result: PollResult) -> None:
+        if result.error:
+            self.notify(result.error, title="reading failed", severity="error", timeout=5)
+            return
+        sample = result.sample
+        if sample is None:
+            return
+        self.tick_count += 1
+        self.prev_sample, self.last_sample = self.last_sample, sample
+        self.query_one("#title", Line).set(result.header)
+        self.query_one("#summary", LineList).set_lines(result.summary)
+        self._apply_panes(result)
+        if result.graph is not None:
+            graph = self.query_one("#graph", GraphView)
+            graph.show_frame(result.graph.text, result.graph.key)
+            if graph.border_title != result.graph_title:
+                graph.border_title = result.graph_title
+            self.graph_ms.append(result.graph.build_ms)
+            if len(self.graph_ms) > 1000:
+                del self.graph_ms[:500]
+        if result.events:
+            log = self.query_one("#events", RichLog)
+            for event in result.events:
+                log.write(Text.from_markup(
+                    mv.event_line(event).replace("$muted", "dim").replace(
+                        "$error", "red").replace("$accent", "yellow").replace(
+                        "$success", "green").replace("$primary", "blue").replace(
+                        "$warning", "yellow")))
+        if result.processes is not None:
+            self.query_one("#procs", LineList).set_lines(result.processes)
+
+    def _apply_panes(self, result: PollResult) -> None:
+        container = self.query_one("#panes", VerticalScroll)
+        existing = {getattr(w, "key", None): w for w in container.children}
+        wanted = [key for key, _ in result.panes] or (["none"] if result.no_balloon else [])
+        for key, widget in existing.items():
+            if key not in wanted:
+                widget.remove()
+        for key, content in result.panes:
+            pane = existing.get(key)
+            if isinstance(pane, DriverPane):
+                pane.lines.set_lines(content.lines)
+                if pane.border_title != content.title:
+                    pane.border_title = content.title
+            else:
+                pane = DriverPane(key, content.title, content.lines, classes="pane")
+                pane.border_subtitle = str(len(container.children) + 1)
+                container.mount(pane)
+        if result.no_balloon is not None:
+            pane = existing.get("none")
+            if isinstance(pane, NoBalloonPane):
+                pane.lines.set_lines(result.no_balloon)
+            else:
+                container.mount(NoBalloonPane(result.no_balloon, classes="pane"))
+        if self.focused is None:
+            panes = self.panes()
+            if panes:
+                panes[0].focus()
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def panes(self) -> list:
+        try:
+            container = self.query_one("#panes", VerticalScroll)
+        except Exception:
+            return []
+        return [w for w in container.children if isinstance(w, (DriverPane, NoBalloonPane))]
+
+    def focused_pane(self):
+        for pane in self.panes():
+            if pane is self.focused or (self.focused is not None and pane in self.focused.ancestors):
+                return pane
+        panes = self.panes()
+        return panes[0] if panes else None
+
+    def _refresh_header(self) -> None:
+        self.query_one("#title", Line).set(mv.header_line(
+            self.last_sample, self.hostname, self.interval, self.paused, self.uptime_override,
+            self.source_label))
+
+    # -- actions (every key is a binding) ------------------------------------------------
+
+    def action_toggle_pause(self) -> None:
+        self.paused = not self.paused
+        paused = getattr(self.source, "paused", None)
+        if isinstance(paused, bool):
+            try:
+                self.source.paused = self.paused
+            except Exception:
+                pass
+        if self.paused and self._poll_timer is not None:
+            self._poll_timer.stop()
+            self._poll_timer = None
+        self._refresh_header()
+        if not self.paused and not self._polling:
+            self._poll()
+
+    def _set_interval(self, value: float) -> None:
+        self.interval = round(max(INTERVAL_FLOOR, min(value, 60.0)), 1)
+        self._refresh_header()
+        if self._poll_timer is not None:
+            self._poll_timer.stop()
+            self._poll_timer = self.set_timer(self.interval, self._poll)
+
+    def action_slower(self) -> None:
+        self._set_interval(self.interval * 2 if self.interval >= 1 else self.interval + 0.2)
+
+    def action_faster(self) -> None:
+        self._set_interval(self.interval / 2 if self.interval > 1 else self.interval - 0.2)
+
+    def action_next_pane(self) -> None:
+        panes = self.panes()
+        if not panes:
+            return
+        current = self.focused_pane()
+        index = panes.index(current) if current in panes else -1
+        panes[(index + 1) % len(panes)].focus()
+
+    def action_focus_pane(self, number: int) -> None:
+        panes = self.panes()
+        if 1 <= number <= len(panes):
+            panes[number - 1].focus()
+        else:
+            self.notify(f"no pane {number} ({len(panes)} shown)", timeout=2)
+
+    def action_cycle_window(self) -> None:
+        self.window_index = (self.window_index + 1) % len(WINDOWS)
+        self._force_graph = True
+        self.notify(f"graph window: {WINDOWS[self.window_index][0]}", timeout=1.5)
+        if self.paused and self.last_sample is not None:
+            self._redraw_graph_paused()
+
+    @work(thread=True, exclusive=True, group="graph")
+    def _redraw_graph_paused(self) -> None:
+        sample = self.last_sample
+        if sample is None:
+            return
+        window_s = WINDOWS[self.window_index][1]
+        times, values = self.history.window(window_s, ["balloon_kib", "mem_total_kib",
+                                                       "mem_available_kib"], now=sample.time)
+        frame = self.graph_builder.build(
+            times, {"balloon": values["balloon_kib"], "MemTotal": values["mem_total_kib"],
+                    "MemAvailable": values["mem_available_kib"]},
+            sample.time, window_s, *self._graph_size, self._graph_colors,
+            ascii_only=self.ascii_only, color=self.color)
+        self.call_from_thread(self.query_one("#graph", GraphView).show_frame, frame.text,
+                              frame.key + (object(),))
+
+    def action_features(self) -> None:
+        pane = self.focused_pane()
+        sample = self.last_sample
+        reading = None
+        if sample is not None and isinstance(pane, DriverPane):
+            driver, _, instance = pane.key.partition(":")
+            reading = sample.driver(driver, instance)
+        if reading is None and sample is not None:
+            reading = next((r for r in sample.drivers if r.features is not None), None)
+        if reading is None or reading.features is None:
+            self.notify("no virtio device with feature bits in focus", timeout=3)
+            return
+        device = next((d for d in sample.virtio_devices if d.instance == reading.instance), None)
+        self.push_screen(FeatureScreen(reading, device))
+
+    def action_cycle_theme(self) -> None:
+        names = self.theme_names
+        index = names.index(self.theme) if self.theme in names else -1
+        self.theme = names[(index + 1) % len(names)]
+        self.notify(f"theme: {self.theme}", timeout=1.5)
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.BINDINGS))
+
+    def get_system_commands(self, screen: Screen):
+        yield from super().get_system_commands(screen)
+        for binding in self.BINDINGS:
+            if binding.show and binding.action not in ("quit",):
+                yield SystemCommand(binding.description, f"{binding.description} "
+                                    f"(key {binding.key_display or binding.key})",
+                                    lambda a=binding.action: self.run_action(a))
+
+
+def make_app(
+    root: str = "/",
+    interval: float = 1.0,
+    theme: str = "dark",
+    clock: Callable[[], float] = time.time,
+    source: Any = None,
+    process_source: Callable[[], list[ProcRow] | None] | None | str = "auto",
+    hostname: str | None = None,
+    size: tuple[int, int] | None = None,
+    uptime: float | None = None,
+    process_interval: float = 5.0,
+    user_theme_dir: Path | None = None,
+    ascii_only: bool | None = None,
+    color: bool = True,
+    recorder: Any = None,
+    source_label: str | None = None,
+) -> BalloonApp:
+    """The monitor, ready to ``run()`` or ``run_test(size=...)``.
+
+    ``source``: anything with ``sample() -> Sample | None`` (a ``Sampler``, a replay, the
+    demo); default a ``Sampler`` over ``root`` with ``clock``. ``process_source``: a
+    callable giving process rows, ``None`` for "no processes" (a capture), or ``"auto"``
+    (psutil when ``root`` is ``/``). ``size`` is kept for callers that want to pass the
+    terminal size along with the app (``run_test(size=app.size_hint)``).
+    """
+    live = os.path.abspath(root) == "/"
+    if source is None:
+        from ..sampler import Sampler
+
+        source = Sampler(root, clock=clock)
+    if process_source == "auto":
+        process_source = psutil_source(PROCESS_ROWS) if live and source_label is None else None
+    if hostname is None and live and source_label is None:
+        hostname = socket.gethostname()
+    if source_label is None:
+        source_label = "" if live else f" · root {os.path.basename(os.path.normpath(root)) or root}"
+        if not live:
+            parent = os.path.basename(os.path.dirname(os.path.normpath(root)))
+            source_label = f" · capture {parent}/{os.path.basename(os.path.normpath(root))}"
+    app = BalloonApp(
+        source, interval=interval, theme=theme, clock=clock, process_source=process_source,
+        process_interval=process_interval, hostname=hostname, uptime=uptime,
+        source_label=source_label, user_theme_dir=user_theme_dir, ascii_only=ascii_only,
+        color=color, recorder=recorder,
+    )
+    app.size_hint = size
+    return app

@@ -1,0 +1,114 @@
+"""Widgets of the monitor. Each updates in place and skips a refresh that changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import Static
+
+
+class Line(Static):
+    """One line of markup; ``set`` refreshes only when the markup changed."""
+
+    DEFAULT_CSS = "Line { height: 1; width: 1fr; text-wrap: nowrap; text-overflow: ellipsis; }"
+
+    def __init__(self, markup: str = "", **kwargs) -> None:
+        super().__init__(markup, **kwargs)
+        self.markup_text = markup
+
+    def set(self, markup: str) -> bool:
+        if markup == self.markup_text:
+            return False
+        self.markup_text = markup
+        self.update(markup)
+        return True
+
+
+class LineList(Vertical):
+    """Lines as separate widgets, so changing one line repaints one line (bytes/s budget)."""
+
+    DEFAULT_CSS = "LineList { height: auto; width: 1fr; }"
+
+    def __init__(self, lines: Sequence[str] = (), **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._initial = list(lines)
+
+    def compose(self) -> ComposeResult:
+        for markup in self._initial:
+            yield Line(markup)
+
+    @property
+    def texts(self) -> list[str]:
+        return [line.markup_text for line in self.query_children(Line)]
+
+    def set_lines(self, lines: Sequence[str]) -> int:
+        """Update in place; returns how many lines changed."""
+        children = list(self.query_children(Line))
+        changed = 0
+        for child, markup in zip(children, lines):
+            changed += child.set(markup)
+        if len(lines) > len(children):
+            self.mount_all([Line(m) for m in lines[len(children):]])
+            changed += len(lines) - len(children)
+        elif len(children) > len(lines):
+            for child in children[len(lines):]:
+                child.remove()
+            changed += len(children) - len(lines)
+        return changed
+
+
+class DriverPane(VerticalScroll):
+    """One balloon driver instance: its figures, features, stats and warnings."""
+
+    DEFAULT_CSS = "DriverPane { height: auto; max-height: 100%; }"
+    can_focus = True
+
+    def __init__(self, key: str, title: str, lines: Sequence[str], **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.key = key
+        self.border_title = title
+        self.lines = LineList(lines)
+
+    def compose(self) -> ComposeResult:
+        yield self.lines
+
+
+class NoBalloonPane(VerticalScroll):
+    can_focus = True
+
+    def __init__(self, lines: Sequence[str], **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.key = "none"
+        self.border_title = "no balloon"
+        self.lines = LineList(lines)
+
+    def compose(self) -> ComposeResult:
+        yield self.lines
+
+
+class GraphView(Static):
+    """The plotext frame, built off the UI thread; an identical frame is not repainted."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__("", **kwargs)
+        self.frame_key: tuple | None = None
+
+    def show_frame(self, text: Text, key: tuple) -> bool:
+        if key == self.frame_key:
+            return False
+        self.frame_key = key
+        self.update(text)
+        return True
+
+
+class Clock(Static):
+    DEFAULT_CSS = "Clock { width: auto; height: 1; padding: 0 1; }"
+
+
+class PaneColumn(VerticalScroll):
+    """Holds the driver panes; the panes take focus, not the column."""
+
+    can_focus = False
