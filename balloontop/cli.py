@@ -26,9 +26,9 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def _command_modules() -> dict[str, ModuleType]:
+def _command_modules(names: Sequence[str]) -> dict[str, ModuleType]:
     modules: dict[str, ModuleType] = {}
-    for name in COMMAND_MODULES:
+    for name in names:
         qualified = f"balloontop.commands.{name}"
         try:
             modules[name] = importlib.import_module(qualified)
@@ -38,7 +38,13 @@ def _command_modules() -> dict[str, ModuleType]:
     return modules
 
 
-def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
+def build_parser(argv: Sequence[str] = ()) -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
+    """The parser; when ``argv`` starts with a subcommand, only that command is loaded.
+
+    Loading one command instead of all keeps ``balloontop snapshot`` quick to start (the
+    monitor's options and the other commands' modules are not imported for it).
+    """
+    only = argv[0] if argv and argv[0] in COMMAND_MODULES else None
     parser = _Parser(
         prog="balloontop",
         description="Watch what the memory balloon of this Linux guest is doing.",
@@ -46,10 +52,10 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"balloontop {__version__}")
-    monitor = _monitor_module()
+    monitor = None if only else _monitor_module()
     if monitor is not None:
         monitor.register_top(parser)
-    modules = _command_modules()
+    modules = _command_modules([only] if only else COMMAND_MODULES)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, module in modules.items():
         module.register(sub)
@@ -75,7 +81,8 @@ def check_root(path: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser, modules = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser, modules = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         if args.command is None:
