@@ -23,6 +23,18 @@ is emitted when the episode ends, stamped with its end time (the last sample tha
 ``peak_rate_mib_s`` (the fastest move between two consecutive samples). Episodes that moved
 less than ``min_episode_kib`` in all are dropped. While an episode is open,
 ``active_episode`` describes it (for an "inflating..." indicator).
+
+Memory pressure
+---------------
+Allocation stalls (growth of Σ ``allocstall_*`` >= ``stall_count``) and direct reclaim bursts
+(``pgsteal_direct``/``pgscan_direct`` growth >= ``direct_reclaim_pages``) in consecutive
+samples form one *burst*, ended like an episode (``idle_ticks`` quiet samples, or ``close()``):
+one ``stall`` event per burst, at its last stalling sample, with the sums in ``details``
+(``start``, ``end``, ``allocstall``, ``pgsteal_direct``, ``pgscan_direct``) and ``kib`` = memory
+reclaimed directly. ``oom_kill`` (per increment of vmstat ``oom_kill``), ``low_memory`` (once
+per crossing under ``low_memory_fraction`` of MemTotal) and driver/feature changes are
+reported at the sample that shows them. Events of one ``feed`` come sorted by time; an
+episode or burst reported late carries its own (earlier) time.
 """
 
 from __future__ import annotations
@@ -69,6 +81,19 @@ class ActiveEpisode:
         return abs(self.to_kib - self.from_kib)
 
 
+@dataclass
+class _StallBurst:
+    """Allocation stalls and direct reclaim in consecutive samples, summed."""
+
+    start: float
+    page_kib: int
+    end: float = 0.0
+    stalls: int = 0
+    steal: int = 0
+    scan: int = 0
+    idle: int = 0
+
+
 def marker(time: float, text: str) -> Event:
     """A user marker ("load test phase 2 starts") for the event log and the recording."""
     text = " ".join(str(text).split())  # one line
@@ -100,6 +125,7 @@ class EventDetector:
         self._prev: Sample | None = None
         self._episode: ActiveEpisode | None = None
         self._low = False
+        self._stall: _StallBurst | None = None
 
     @property
     def active_episode(self) -> ActiveEpisode | None:
@@ -114,11 +140,11 @@ class EventDetector:
         self._prev = None
         self._episode = None
         self._low = False
+        self._stall = None
 
     def close(self) -> list[Event]:
         """End the open episode, if any (end of a recording or of a run)."""
-        events = self._end_episode()
-        return events
+        return sorted(self._end_episode() + self._end_stall(), key=lambda e: e.time)
 
     def feed(self, sample: Sample) -> list[Event]:
         """The events between the previous sample and ``sample`` (none for the first)."""
@@ -233,28 +259,52 @@ class EventDetector:
         scan = _delta(new, old, "pgscan_direct")
         is_stall = stalls >= th.stall_count and stalls > 0
         is_burst = max(steal, scan) >= th.direct_reclaim_pages and max(steal, scan) > 0
-        if is_stall or is_burst:
-            page_kib = max(cur.system.page_size // 1024, 1)
-            parts = []
-            if stalls:
-                parts.append(f"{stalls} allocation stall{'s' if stalls > 1 else ''}")
-            if steal or scan:
-                parts.append(
-                    f"direct reclaim {_mib(steal * page_kib)} reclaimed of"
-                    f" {_mib(scan * page_kib)} scanned"
-                )
-            events.append(
-                Event(
-                    time=cur.time,
-                    kind="stall",
-                    message="memory pressure: " + ", ".join(parts),
-                    kib=steal * page_kib if steal else None,
-                    details=frozen_map(
-                        {"allocstall": stalls, "pgsteal_direct": steal, "pgscan_direct": scan}
-                    ),
-                )
-            )
+        page_kib = max(cur.system.page_size // 1024, 1)
+        burst = self._stall
+        if is_stall or is_burst or (burst is not None and (stalls or steal or scan)):
+            if burst is None:
+                burst = self._stall = _StallBurst(start=cur.time, page_kib=page_kib)
+            burst.end = cur.time
+            burst.stalls += stalls
+            burst.steal += steal
+            burst.scan += scan
+            burst.idle = 0
+        elif burst is not None:
+            burst.idle += 1
+            if burst.idle >= th.idle_ticks:
+                events += self._end_stall()
         return events
+
+    def _end_stall(self) -> list[Event]:
+        burst, self._stall = self._stall, None
+        if burst is None:
+            return []
+        parts = []
+        if burst.stalls:
+            parts.append(f"{burst.stalls} allocation stall{'s' if burst.stalls > 1 else ''}")
+        if burst.steal or burst.scan:
+            parts.append(
+                f"direct reclaim {_mib(burst.steal * burst.page_kib)} reclaimed of"
+                f" {_mib(burst.scan * burst.page_kib)} scanned"
+            )
+        duration = burst.end - burst.start
+        return [
+            Event(
+                time=burst.end,
+                kind="stall",
+                message=f"memory pressure for {duration:.0f} s: " + ", ".join(parts),
+                kib=burst.steal * burst.page_kib if burst.steal else None,
+                details=frozen_map(
+                    {
+                        "start": burst.start,
+                        "end": burst.end,
+                        "allocstall": burst.stalls,
+                        "pgsteal_direct": burst.steal,
+                        "pgscan_direct": burst.scan,
+                    }
+                ),
+            )
+        ]
 
     # -- MemAvailable -----------------------------------------------------------------
 

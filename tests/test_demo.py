@@ -110,6 +110,11 @@ def test_speed_keeps_simulated_rates() -> None:
     assert fast[-1].time - fast[0].time == pytest.approx(180)
 
 
+def test_default_scenario() -> None:
+    with DemoSource(None, clock=FakeClock()) as source:
+        assert source.name == "virtio" and "virtio" in source.title
+
+
 def test_unknown_scenario() -> None:
     with pytest.raises(ValueError, match="unknown demo scenario"):
         DemoSource("nope")

@@ -141,7 +141,7 @@ def test_oom_kill_increment(tmp_path: Path) -> None:
     after = Sampler(kmsg_root(tmp_path, "6.18-oom-kill", "after"), clock=clock).sample()
     detector = EventDetector()
     detector.feed(before)
-    events = detector.feed(after)
+    events = detector.feed(after) + detector.close()
     # the hog also stalled in allocation twice (allocstall_movable 0 -> 2)
     assert [e.kind for e in events] == ["oom_kill", "stall"]
     assert events[0].details["count"] == 1
@@ -160,6 +160,26 @@ def test_deflate_under_pressure_with_allocation_stalls(tmp_path: Path) -> None:
     assert set(kinds) == {"stall", "deflate"}
     assert kinds["stall"].details["allocstall"] == 180 + 560  # normal + movable
     assert kinds["deflate"].kib == 524288 - 179200  # 86272 pages of 4 KiB
+
+
+def test_stall_ticks_in_a_row_are_one_burst() -> None:
+    base = sequence("virtio-6.18-nodeflate", [("0512M", 1)])[0]
+
+    def at(t: float, stalls: int, steal: int) -> Sample:
+        vm = dict(base.vmstat, allocstall_normal=stalls, pgsteal_direct=steal, pgscan_direct=steal)
+        return replace(base, time=t, vmstat=vm)
+
+    detector = EventDetector(Thresholds(idle_ticks=3))
+    counts = [(0, 0), (2, 100), (5, 300), (5, 300), (9, 2000), (9, 2000), (9, 2000), (9, 2000)]
+    counts += [(10, 2000)] + [(10, 2000)] * 3
+    events = []
+    for t, (stalls, steal) in enumerate(counts):
+        events += detector.feed(at(float(t), stalls, steal))
+    assert [(e.kind, e.time) for e in events] == [("stall", 4.0), ("stall", 8.0)]
+    first = events[0].details
+    assert (first["start"], first["allocstall"], first["pgsteal_direct"]) == (1.0, 9, 2000)
+    assert events[0].kib == 2000 * 4
+    assert "9 allocation stalls" in events[0].message
 
 
 def test_low_memory_once_per_crossing() -> None:

@@ -94,3 +94,82 @@ def test_bad_arguments(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert "--interval" in capsys.readouterr().err
     assert main(["record", str(path), "--root", str(tmp_path / "nope")]) == 3
     assert not path.exists()
+
+
+def demo_recording(path: Path) -> None:
+    from balloontop.demo import DemoSource
+    from balloontop.events import EventDetector, marker
+    from balloontop.recording import Recorder
+
+    now = [1_750_000_000.0]
+    detector = EventDetector()
+    with DemoSource("virtio", clock=lambda: now[0]) as source, Recorder(str(path), 2.0) as rec:
+        for i in range(100):
+            sample = source.sample()
+            rec.write_sample(sample)
+            for event in detector.feed(sample):
+                rec.write_event(event)
+            if i == 10:
+                rec.write_event(marker(sample.time, "phase 2"))
+            now[0] += 2.0
+
+
+def test_report_text_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    path = tmp_path / "demo.jsonl.gz"
+    demo_recording(path)
+    assert main(["report", str(path), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["samples"] == 100 and summary["duration_s"] == 198.0
+    assert summary["balloon_kib"]["min"] == 0 and summary["balloon_kib"]["max"] == 768 * 1024
+    kinds = [e["kind"] for e in summary["episodes"]]
+    assert kinds[:3] == ["inflate"] * 3 and "deflate" in kinds
+    assert summary["events"]["counts"]["marker"] == 1
+    assert summary["events"]["counts"]["oom_kill"] == 1
+    assert main(["report", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "balloon: min 0.0 MiB, max 768.0 MiB" in out
+    assert "phase 2" in out and "balloon (MiB) over time" in out
+
+
+def test_report_of_garbage(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "x.jsonl"
+    path.write_text("hello\n")
+    assert main(["report", str(path)]) == 2
+    assert main(["report", str(tmp_path / "missing.jsonl")]) == 1
+
+
+def test_replay_opens_the_monitor_on_a_replay_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from balloontop.recording import ReplaySource
+    from balloontop.tui import app as tui_app
+
+    path = tmp_path / "demo.jsonl"
+    demo_recording(path)
+    seen = {}
+
+    class FakeApp:
+        def run(self) -> None:
+            seen["ran"] = True
+
+    def fake_make_app(**kwargs):
+        seen.update(kwargs)
+        return FakeApp()
+
+    monkeypatch.setattr(tui_app, "make_app", fake_make_app)
+    assert main(["replay", str(path), "--speed", "4"]) == 0
+    assert seen["ran"] and isinstance(seen["source"], ReplaySource)
+    assert seen["source"].speed == 4.0 and seen["interval"] == 0.5
+    assert seen["hostname"] == "demo-virtio"
+
+
+def test_replay_without_monitor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "demo.jsonl"
+    demo_recording(path)
+    monkeypatch.setitem(sys.modules, "balloontop.tui.app", None)
+    assert main(["replay", str(path)]) == 1
+    assert capsys.readouterr().err.strip() == "balloontop: the monitor is not available"

@@ -42,10 +42,11 @@ class DemoSource:
 
     def __init__(
         self,
-        scenario: str = DEFAULT_SCENARIO,
+        scenario: str | None = DEFAULT_SCENARIO,
         clock: Callable[[], float] = time.time,
         speed: float = 1.0,
     ) -> None:
+        scenario = scenario or DEFAULT_SCENARIO
         if scenario not in SCENARIOS:
             raise ValueError(
                 f"unknown demo scenario {scenario!r} (choose from {', '.join(SCENARIOS)})"

@@ -1,0 +1,142 @@
+"""``balloontop report FILE``: a summary of a recording, on the terminal or as JSON.
+
+Duration, sample count, balloon min/max/mean/last, inflate and deflate episodes, events by
+kind (with markers), and a plotext chart of the balloon over time. Episodes are derived again
+from the samples (default thresholds), so a recording cut short by a crash still reports the
+episode it was in; the event list is the recorded one (markers included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from typing import Any
+
+MAX_EVENTS_SHOWN = 20
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "report",
+        help="summarise a recording (balloon min/max/mean, episodes, events, chart)",
+        description="Summarise a recording made by `balloontop record` or `--record`.",
+    )
+    parser.add_argument("file", metavar="FILE", help="recording to read (.gz or plain)")
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+
+def summarise(rec: Any) -> dict[str, Any]:
+    """The report as a JSON-ready dict."""
+    from ..events import EventDetector
+
+    samples = rec.samples
+    sizes = [s.balloon.kib for s in samples if s.balloon.kib is not None]
+    detector = EventDetector()
+    episodes = []
+    for sample in samples:
+        episodes += [e for e in detector.feed(sample) if e.kind in ("inflate", "deflate")]
+    episodes += detector.close()
+    start = samples[0].time if samples else None
+    end = samples[-1].time if samples else None
+    kinds = Counter(e.kind for e in rec.events)
+    return {
+        "file": rec.path,
+        "header": rec.header,
+        "samples": len(samples),
+        "start": start,
+        "end": end,
+        "duration_s": (end - start) if start is not None and end is not None else None,
+        "balloon_kib": {
+            "min": min(sizes) if sizes else None,
+            "max": max(sizes) if sizes else None,
+            "mean": round(sum(sizes) / len(sizes), 1) if sizes else None,
+            "last": sizes[-1] if sizes else None,
+        },
+        "episodes": [e.to_json() for e in episodes],
+        "events": {"counts": dict(sorted(kinds.items())), "list": [e.to_json() for e in rec.events]},
+        "skipped": list(rec.skipped),
+    }
+
+
+def _mib(kib: float | None) -> str:
+    return "-" if kib is None else f"{kib / 1024:,.1f} MiB"
+
+
+def _clock(t: float, start: float) -> str:
+    return f"+{t - start:7.1f}s"
+
+
+def chart(rec: Any, width: int, height: int, color: bool) -> str:
+    """The balloon (MiB) against seconds since the first sample, as text."""
+    import plotext
+
+    samples = [s for s in rec.samples if s.balloon.kib is not None]
+    if len(samples) < 2:
+        return ""
+    start = samples[0].time
+    xs = [s.time - start for s in samples]
+    ys = [s.balloon.kib / 1024 for s in samples]
+    fig = plotext.figure
+    fig.clear()
+    fig.plot_size(width, height)
+    fig.title("balloon (MiB) over time (s)")
+    fig.draw(fig.signal(xs, ys))
+    text = str(fig.build())
+    fig.clear()
+    return text if color else plotext.uncolorize(text)
+
+
+def run(args: argparse.Namespace) -> int:
+    import shutil
+
+    from ..errors import BalloontopError, UsageError
+    from ..recording import read_recording
+
+    try:
+        rec = read_recording(args.file)
+    except OSError as exc:
+        raise BalloontopError(f"cannot read {args.file}: {exc.strerror or exc}") from exc
+    if not rec.samples and rec.header is None:
+        raise UsageError(f"{args.file} is not a balloontop recording")
+    summary = summarise(rec)
+    if args.json:
+        json.dump(summary, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return 0
+    out = sys.stdout
+    header = rec.header or {}
+    b = summary["balloon_kib"]
+    out.write(f"recording {args.file}\n")
+    out.write(
+        f"  host {header.get('host') or '-'}, kernel {header.get('kernel') or '-'},"
+        f" interval {header.get('interval', '-')} s, balloontop {header.get('balloontop', '-')}\n"
+    )
+    duration = summary["duration_s"]
+    out.write(
+        f"  {summary['samples']} samples over "
+        f"{'-' if duration is None else f'{duration:.1f} s'}\n"
+    )
+    out.write(
+        f"balloon: min {_mib(b['min'])}, max {_mib(b['max'])}, mean {_mib(b['mean'])},"
+        f" last {_mib(b['last'])}\n"
+    )
+    start = summary["start"] or 0.0
+    out.write(f"episodes: {len(summary['episodes'])}\n")
+    for e in summary["episodes"]:
+        out.write(f"  {_clock(e['time'], start)}  {e['kind']:<8} {e['message']}\n")
+    counts = summary["events"]["counts"]
+    listed = ", ".join(f"{k} {n}" for k, n in counts.items()) or "none"
+    out.write(f"events: {listed}\n")
+    for e in rec.events[:MAX_EVENTS_SHOWN]:
+        out.write(f"  {_clock(e.time, start)}  {e.kind:<16} {e.message}\n")
+    if len(rec.events) > MAX_EVENTS_SHOWN:
+        out.write(f"  ... {len(rec.events) - MAX_EVENTS_SHOWN} more (--json lists all)\n")
+    for line in rec.skipped:
+        out.write(f"skipped: {line}\n")
+    size = shutil.get_terminal_size((100, 24))
+    text = chart(rec, min(size.columns, 120), 15, color=out.isatty())
+    if text:
+        out.write(text.rstrip("\n") + "\n")
+    return 0
