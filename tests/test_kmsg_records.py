@@ -237,3 +237,57 @@ def test_missing_file_root_is_a_warning(tmp_path: Path) -> None:
     reader = KmsgReader(str(tmp_path))
     assert reader.read_new() == []
     assert len(reader.warnings) == 1
+
+
+# -- the monitor's kernel log ------------------------------------------------------------
+
+
+def _grow(root: Path, lines: list[str], upto: int) -> None:
+    (root / "dev").mkdir(exist_ok=True)
+    (root / "dev" / "kmsg").write_text("".join(lines[:upto]))
+
+
+def test_kernel_log_emits_each_report_once_when_complete(tmp_path: Path) -> None:
+    from balloontop.kmsg.reader import KernelLog
+
+    lines = (KMSG / "6.18-sysrq-m" / "kmsg.txt").read_text().splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines) if "sysrq: Show Memory" in line)
+    log = KernelLog(str(tmp_path), boot_time=1000.0)
+    _grow(tmp_path, lines, start + 3)  # the report is still being printed
+    assert log.poll() == []
+    _grow(tmp_path, lines, len(lines))
+    assert log.poll() == []  # new records came: still held (its stamps are < settle_s apart)
+    (event,) = log.poll()  # a poll with nothing new completes it
+    assert event.kind == "show_mem" and event.kib == 524288
+    assert event.time == pytest.approx(1015.955553)
+    assert log.poll() == [] and [r.kind for r in log.reports] == ["registered"] * 2 + ["show_mem"]
+    kinds = {c for _, c in log.highlighted()}
+    assert {"sysrq", "show_mem", "balloon"} <= kinds
+
+
+def test_kernel_log_oom_report_complete_at_the_kill_line(tmp_path: Path) -> None:
+    from balloontop.kmsg.reader import KernelLog
+
+    lines = (KMSG / "6.18-oom-kill" / "kmsg.txt").read_text().splitlines(keepends=True)
+    kill = next(i for i, line in enumerate(lines) if "Killed process" in line)
+    log = KernelLog(str(tmp_path))
+    _grow(tmp_path, lines, kill)
+    assert [e.kind for e in log.poll()] == []
+    _grow(tmp_path, lines, kill + 1)
+    (event,) = log.poll()
+    assert event.kind == "oom_kill" and event.details["victim"]["pid"] == 385
+    assert event.details["balloon_kib"] == 524288
+    _grow(tmp_path, lines, len(lines))
+    assert log.poll() == [] and log.poll() == []
+
+
+def test_kernel_log_without_permission_carries_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    from balloontop.kmsg.reader import KernelLog
+
+    def denied(path: str) -> int:
+        raise PermissionError(errno.EPERM, "Operation not permitted", path)
+
+    monkeypatch.setattr(reader_mod, "_open_kmsg", denied)
+    log = KernelLog("/")
+    assert log.poll() == [] and log.poll() == []
+    assert len(log.warnings) == 1 and list(log.records) == []

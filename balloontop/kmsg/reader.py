@@ -179,3 +179,82 @@ class KmsgReader:
             self.warnings.append(warning)
         self.disabled = True
         self.close()
+
+
+class KernelLog:
+    """The monitor's kernel log: retained records for a view, and new events on each poll.
+
+    ``poll()`` reads what arrived (via ``KmsgReader``) and returns ``Event``s (``oom_kill``,
+    ``show_mem``, ``balloon_driver``; see ``reports.report_events``) for reports that are
+    complete. A report still being printed is held back: it is complete once a later report
+    starts, once an OOM report has its ``Killed process`` line, or once a poll brings no new
+    record or records stamped more than ``settle_s`` after its start.
+    """
+
+    def __init__(self, root: str | Root = "/", path: str | None = None, keep: int = 5000,
+                 boot_time: float | None = None, settle_s: float = 5.0) -> None:
+        from collections import deque
+
+        self.reader = KmsgReader(root, path)
+        self.records: deque[Record] = deque(maxlen=keep)
+        """The latest ``keep`` records, oldest first (for a kernel-log view)."""
+        self.reports: list = []
+        """Every complete report so far (``OomReport``, ``ShowMemReport``, driver messages)."""
+        self.boot_time = boot_time
+        """Wall-clock boot time (``balloontop.oom.boot_time_of(sample)``) for event times."""
+        self.settle_s = settle_s
+        self._pending: list[Record] = []
+        self._emitted: set[tuple] = set()
+
+    @property
+    def warnings(self) -> list[str]:
+        return self.reader.warnings
+
+    def highlighted(self) -> list[tuple[Record, str | None]]:
+        """Retained records with why each matters (``reports.classify``), for a log view."""
+        from .reports import classify
+
+        return [(record, classify(record)) for record in self.records]
+
+    def poll(self) -> list:
+        """Events for the reports completed since the last call; never raises."""
+        from .reports import BalloonDriverMessage, OomReport, parse_reports_indexed, report_events
+
+        try:
+            new = self.reader.read_new()
+            self.records.extend(new)
+            self._pending.extend(new)
+            if not self._pending:
+                return []
+            indexed = parse_reports_indexed(self._pending)
+            starts = [i for i, r in indexed if not isinstance(r, BalloonDriverMessage)]
+            last_start = max(starts) if starts else None
+            done: list = []
+            keep_from = len(self._pending)
+            latest = self._pending[-1].time_s
+            for index, report in indexed:
+                if index == last_start:
+                    finished = (isinstance(report, OomReport) and report.killed) or not new or (
+                        latest is not None and report.time_s is not None
+                        and latest - report.time_s > self.settle_s)
+                    if not finished:
+                        keep_from = index
+                        continue
+                key = (type(report).__name__, report.seq, report.time_s,
+                       getattr(report, "text", None))
+                if key in self._emitted:
+                    continue
+                self._emitted.add(key)
+                done.append(report)
+            self._pending = self._pending[keep_from:]
+            if not self._pending:
+                self._emitted.clear()
+            self.reports.extend(done)
+            return report_events(done, self.boot_time)
+        except Exception as exc:  # pragma: no cover - defensive: never break the monitor
+            self.reader.warnings.append(f"kernel log: reports failed ({exc})")
+            self._pending = []
+            return []
+
+    def close(self) -> None:
+        self.reader.close()

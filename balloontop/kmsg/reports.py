@@ -470,6 +470,11 @@ class _OomBuilder:
 
 def parse_reports(records: Iterable[Record]) -> list[Report]:
     """OOM reports, show_mem reports and balloon driver messages, in log order."""
+    return [report for _, report in parse_reports_indexed(records)]
+
+
+def parse_reports_indexed(records: Iterable[Record]) -> list[tuple[int, Report]]:
+    """``parse_reports`` with the index of each report's first record."""
     out: list[tuple[int, Report]] = []
     current: tuple[int, _OomBuilder | _ShowMemBuilder] | None = None
 
@@ -547,7 +552,7 @@ def parse_reports(records: Iterable[Record]) -> list[Report]:
             continue
     finish()
     out.sort(key=lambda pair: pair[0])
-    return [report for _, report in out]
+    return out
 
 
 def oom_reports(reports: Sequence[Report]) -> list[OomReport]:
