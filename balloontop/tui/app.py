@@ -140,7 +140,11 @@ class BalloonApp(App):
         self.window_index = 0
         self.history = History()
         self.detector = _Detector()
-        self.graph_builder = GraphBuilder()
+        self.graph_builder: GraphBuilder | None = None  # created in the poll thread
+        self._graph_key: tuple | None = None
+        self._ui_tick = 0.0
+        self.poll_ms: list[float] = []
+        self.rate: float | None = None
         self.last_sample: Sample | None = None
         self.prev_sample: Sample | None = None
         self.tick_count = 0
@@ -278,16 +282,22 @@ class BalloonApp(App):
                      force_graph: bool) -> None:
         start = time.perf_counter()
         try:
-            result = self._collect(graph_size, pane_width, window_s)
+            result = self._collect(pane_width)
         except Exception as exc:  # a broken reading must not stop the monitor
             result = PollResult(None, error=f"{type(exc).__name__}: {exc}")
-        result.poll_ms = (time.perf_counter() - start) * 1000
-        if force_graph and result.graph is not None:
-            result.graph = GraphFrame(result.graph.text, result.graph.key + (object(),),
-                                      result.graph.build_ms)
+        # Stage 1: figures and text reach the screen before the graph is drawn.
         self.call_from_thread(self._apply, result)
+        frame, title = None, ""
+        if result.sample is not None:
+            try:
+                frame, title = self._graph(result.sample, graph_size, window_s, force_graph)
+            except Exception as exc:  # pragma: no cover - plotext surprises
+                result.error = f"graph: {exc}"
+        poll_ms = (time.perf_counter() - start) * 1000
+        # Stage 2: the graph (when its picture changed), then the next poll is armed.
+        self.call_from_thread(self._apply_graph, frame, title, poll_ms)
 
-    def _collect(self, graph_size: tuple[int, int], pane_width: int, window_s: float) -> PollResult:
+    def _collect(self, pane_width: int) -> PollResult:
         sample = self.source.sample()
         if sample is None:  # a replay at its end, a paused source
             return PollResult(None)
@@ -301,7 +311,14 @@ class BalloonApp(App):
 
         self.history.add(sample.time, sample_metrics(sample))
         events = self.detector.feed(sample)
+        if self.recorder is not None:
+            for event in events:
+                try:
+                    self.recorder.write_event(event)
+                except Exception:
+                    pass
         rate = self.history.rate_mib_s()
+        self.rate = rate
         result = PollResult(sample, events=list(events))
         result.header = mv.header_line(sample, self.hostname, self.interval, self.paused,
                                        self.uptime_override, self.source_label)
@@ -311,21 +328,6 @@ class BalloonApp(App):
                                  mv.pane_content(sample, reading, prev, pane_width)))
         if not sample.drivers:
             result.no_balloon = mv.no_balloon_lines(sample)
-        # graph
-        times, values = self.history.window(window_s, ["balloon_kib", "mem_total_kib",
-                                                       "mem_available_kib"], now=sample.time)
-        series = {"balloon": values["balloon_kib"], "MemTotal": values["mem_total_kib"],
-                  "MemAvailable": values["mem_available_kib"]}
-        result.graph = self.graph_builder.build(
-            times, series, sample.time, window_s, graph_size[0], graph_size[1],
-            self._graph_colors, ascii_only=self.ascii_only, color=self.color)
-        label = WINDOWS[self.window_index][0]
-        episode = self.detector.active
-        moving = f" · {episode.kind} in progress" if episode is not None else ""
-        sq = "#" if self.ascii_only else "■"
-        result.graph_title = (f"[$balloon-graph]{sq}[/] balloon [$total-graph]{sq}[/] MemTotal "
-                              f"[$available-graph]{sq}[/] MemAvailable · {label} · "
-                              f"{mv.fmt_rate(rate)}{moving}")
         # processes, less often than the balloon figures
         now = time.monotonic()
         if self._proc_lines is None or now >= self._proc_due:
@@ -335,17 +337,61 @@ class BalloonApp(App):
             result.processes = self._proc_lines
         return result
 
+    def _graph(self, sample: Sample, graph_size: tuple[int, int], window_s: float,
+               force: bool) -> tuple[GraphFrame | None, str]:
+        from .graph import raster_key
+
+        times, values = self.history.window(window_s, ["balloon_kib", "mem_total_kib",
+                                                       "mem_available_kib"], now=sample.time)
+        series = {"balloon": values["balloon_kib"], "MemTotal": values["mem_total_kib"],
+                  "MemAvailable": values["mem_available_kib"]}
+        label = WINDOWS[self.window_index][0]
+        episode = self.detector.active
+        moving = f" · {episode.kind} in progress" if episode is not None else ""
+        sq = "#" if self.ascii_only else "■"
+        title = (f"[$balloon-graph]{sq}[/] balloon [$total-graph]{sq}[/] MemTotal "
+                 f"[$available-graph]{sq}[/] MemAvailable · {label} · "
+                 f"{mv.fmt_rate(self.rate)}{moving}")
+        key = raster_key(times, series, sample.time, window_s, *graph_size) + (
+            tuple(sorted(self._graph_colors.items())), self.ascii_only, self.color)
+        if key == self._graph_key and not force:
+            return None, title  # same dots: no build, no repaint
+        if self.graph_builder is None:
+            self.graph_builder = GraphBuilder()  # imports plotext, off the UI thread
+        frame = self.graph_builder.build(
+            times, series, sample.time, window_s, graph_size[0], graph_size[1],
+            self._graph_colors, ascii_only=self.ascii_only, color=self.color)
+        self._graph_key = key
+        return GraphFrame(frame.text, key, frame.build_ms), title
+
     def _apply(self, result: PollResult) -> None:
         start = time.perf_counter()
-        self._polling = False
         try:
             self._apply_result(result)
         finally:
-            self.ui_ms.append((time.perf_counter() - start) * 1000)
+            self._ui_tick = (time.perf_counter() - start) * 1000
+
+    def _apply_graph(self, frame: GraphFrame | None, title: str, poll_ms: float) -> None:
+        start = time.perf_counter()
+        self._polling = False
+        try:
+            graph = self.query_one("#graph", GraphView)
+            if frame is not None:
+                graph.show_frame(frame.text, frame.key)
+                self.graph_ms.append(frame.build_ms)
+                if len(self.graph_ms) > 1000:
+                    del self.graph_ms[:500]
+            if title and graph.border_title != title:
+                graph.border_title = title
+        finally:
+            self.ui_ms.append(self._ui_tick + (time.perf_counter() - start) * 1000)
             if len(self.ui_ms) > 1000:
                 del self.ui_ms[:500]
+            self.poll_ms.append(poll_ms)
+            if len(self.poll_ms) > 1000:
+                del self.poll_ms[:500]
             if not self.paused and self.is_running:
-                delay = max(0.05, self.interval - result.poll_ms / 1000)
+                delay = max(0.05, self.interval - poll_ms / 1000)
                 self._poll_timer = self.set_timer(delay, self._poll)
 
     def _apply_result(self, result: PollResult) -> None:
@@ -360,14 +406,6 @@ class BalloonApp(App):
         self.query_one("#title", Line).set(result.header)
         self.query_one("#summary", LineList).set_lines(result.summary)
         self._apply_panes(result)
-        if result.graph is not None:
-            graph = self.query_one("#graph", GraphView)
-            graph.show_frame(result.graph.text, result.graph.key)
-            if graph.border_title != result.graph_title:
-                graph.border_title = result.graph_title
-            self.graph_ms.append(result.graph.build_ms)
-            if len(self.graph_ms) > 1000:
-                del self.graph_ms[:500]
         if result.events:
             log = self.query_one("#events", RichLog)
             for event in result.events:
@@ -485,16 +523,10 @@ class BalloonApp(App):
         sample = self.last_sample
         if sample is None:
             return
-        window_s = WINDOWS[self.window_index][1]
-        times, values = self.history.window(window_s, ["balloon_kib", "mem_total_kib",
-                                                       "mem_available_kib"], now=sample.time)
-        frame = self.graph_builder.build(
-            times, {"balloon": values["balloon_kib"], "MemTotal": values["mem_total_kib"],
-                    "MemAvailable": values["mem_available_kib"]},
-            sample.time, window_s, *self._graph_size, self._graph_colors,
-            ascii_only=self.ascii_only, color=self.color)
-        self.call_from_thread(self.query_one("#graph", GraphView).show_frame, frame.text,
-                              frame.key + (object(),))
+        frame, title = self._graph(sample, self._graph_size, WINDOWS[self.window_index][1], True)
+        if frame is not None:
+            self.call_from_thread(self.query_one("#graph", GraphView).show_frame, frame.text,
+                                  frame.key)
 
     def action_features(self) -> None:
         pane = self.focused_pane()

@@ -74,8 +74,52 @@ def window_ticks(window_s: float) -> tuple[list[float], list[str]]:
     return pos, labels
 
 
+def _import_plotext():
+    """Import plotext without building its interactive documentation.
+
+    ``plotext/__init__`` builds ``plotext.doc`` (hundreds of docstrings) at import: about
+    0.5 s of the monitor's start on a loaded machine, for a feature the monitor never
+    uses. A stub stands in for that one module; every plotting API is untouched.
+    """
+    import sys
+    import types
+
+    if "plotext" not in sys.modules and "plotext._doc.doc" not in sys.modules:
+        stub = types.ModuleType("plotext._doc.doc")
+        stub.docs = None  # type: ignore[attr-defined]
+        sys.modules["plotext._doc.doc"] = stub
+    import plotext
+
+    return plotext
+
+
+def raster_key(times: Sequence[float], series: Mapping[str, Sequence[float]], now: float,
+               window_s: float, width: int, height: int) -> tuple:
+    """What the frame would look like, at braille resolution, without building it.
+
+    Two readings that land on the same dots give the same key, so a balloon at rest (a
+    flat line that only slides in time) does not rebuild or repaint the graph.
+    """
+    cols, rows = max(width - 7, 1) * 2, max(height - 3, 1) * 4
+    top = 0.0
+    for values in series.values():
+        for v in values:
+            if v == v and v > top:
+                top = v
+    top = top * 1.02 or 1.0
+    parts: list = [width, height, window_s, round(top / 1024)]
+    for label in sorted(series):
+        dots = set()
+        for t, v in zip(times, series[label]):
+            if v == v and t - now >= -window_s:
+                dots.add((int((t - now + window_s) / window_s * cols), int(v / top * rows)))
+        parts.append((label, frozenset(dots)))
+    return tuple(parts)
+
+
 class GraphBuilder:
     def __init__(self) -> None:
+        _import_plotext()
         from plotext._kernel.terminal import terminal  # one private figure per graph
 
         self._fig = terminal()._master
@@ -92,7 +136,7 @@ class GraphBuilder:
         ascii_only: bool = False,
         color: bool = True,
     ) -> GraphFrame:
-        import plotext
+        plotext = _import_plotext()
 
         start = time.perf_counter()
         width, height = max(width, 24), max(height, 5)
