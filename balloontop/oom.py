@@ -6,8 +6,9 @@ used, and what MemTotal would have been without it.
 
 * The balloon figure comes from the report's show_mem block (``Balloon:`` on >= 6.15, or
   the design note's ``Balloon InflatedTotal/InflatedFree`` line). Where the log has none
-  (kernels before 6.15) the current reading is used, and the account says so: it is the
-  balloon's size *now*, not necessarily at the time of the kill.
+  (kernels before 6.15), balloontop's own history (the monitor's samples) gives the size
+  just before the report; without history (the one-shot command) the current reading is
+  used, and the account says so: it is the balloon's size *now*, not necessarily then.
 * MemTotal at the moment of the report is ``(pages RAM - pages reserved) x page size`` from
   show_mem (the kernel's totalram is present minus reserved pages; for the 6.18 captures
   this equals MemTotal exactly).
@@ -20,6 +21,7 @@ used, and what MemTotal would have been without it.
 from __future__ import annotations
 
 import time as _time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,7 +45,8 @@ class BalloonAccount:
     """Seconds since the epoch, when derivable (live log: now - /proc/uptime + stamp)."""
     balloon_kib: int | None
     balloon_from: str | None
-    """``log`` (the report carried it), ``current reading`` or ``None`` (unknown)."""
+    """``log`` (the report carried it), ``history`` (balloontop's sample just before),
+    ``current reading`` or ``None`` (unknown)."""
     accounting: str | None
     accounting_from: str | None
     mem_total_kib: int | None
@@ -85,19 +88,39 @@ def current_accounting(sample: Sample | None) -> tuple[str | None, str | None]:
     return accounting, f"{', '.join(dict.fromkeys(names))}, current reading"
 
 
+def sample_at(history: Sequence[Sample], wall: float, max_gap_s: float = 10.0) -> Sample | None:
+    """The last sample of ``history`` taken at or before ``wall`` (within ``max_gap_s``)."""
+    best = None
+    for candidate in history:
+        if candidate.time <= wall and (best is None or candidate.time > best.time):
+            best = candidate
+    if best is None or wall - best.time > max_gap_s or best.balloon.kib is None:
+        return None
+    return best
+
+
 def account(
     report: OomReport | ShowMemReport,
     sample: Sample | None = None,
     boot_time: float | None = None,
+    history: Sequence[Sample] = (),
 ) -> BalloonAccount:
-    """The plain-words account of ``report``; ``sample`` is the current reading (or None)."""
+    """The plain-words account of ``report``.
+
+    ``sample`` is the current reading (or None); ``history`` (the monitor's samples, wall
+    times) supplies the balloon's size at the moment when the log has none and ``boot_time``
+    places the report in wall time.
+    """
     show = report.show_mem if isinstance(report, OomReport) else report
     page_kib = (sample.system.page_size if sample is not None else 4096) // 1024
     uptime = report.time_s
     wall = boot_time + uptime if (boot_time is not None and uptime is not None) else None
 
     balloon, balloon_from = report.balloon_kib, "log" if report.balloon_kib is not None else None
-    if balloon is None and sample is not None and sample.balloon.kib is not None:
+    then = sample_at(history, wall) if (balloon is None and wall is not None and history) else None
+    if then is not None:
+        balloon, balloon_from = then.balloon.kib, "history"
+    elif balloon is None and sample is not None and sample.balloon.kib is not None:
         balloon, balloon_from = sample.balloon.kib, "current reading"
 
     accounting, accounting_from = None, None
@@ -123,10 +146,11 @@ def account(
 
 
 def accounts(
-    reports: list[Report], sample: Sample | None = None, boot_time: float | None = None
+    reports: Sequence[Report], sample: Sample | None = None, boot_time: float | None = None,
+    history: Sequence[Sample] = (),
 ) -> list[BalloonAccount]:
     """Accounts for the OOM and show_mem reports among ``reports`` (log order)."""
-    return [account(r, sample, boot_time) for r in reports
+    return [account(r, sample, boot_time, history) for r in reports
             if isinstance(r, (OomReport, ShowMemReport))]
 
 
@@ -193,6 +217,9 @@ def _balloon_lines(balloon: int | None, balloon_from: str | None, accounting: st
                   else "show_mem InflatedTotal/InflatedFree")
         lines.append(f"  balloon: {format_kib(balloon)} held by the host at that moment "
                      f"(from the report's {source})")
+    elif balloon_from == "history":
+        lines.append(f"  balloon: {why}; balloontop's own reading just before it showed "
+                     f"{format_kib(balloon)}")
     elif balloon_from == "current reading":
         lines.append(f"  balloon: {why}; the "
                      f"balloon holds {format_kib(balloon)} now (current reading, not necessarily "

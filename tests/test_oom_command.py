@@ -152,3 +152,26 @@ def test_live_log_gets_wall_time(capsys: pytest.CaptureFixture[str],
     (report,) = _json(capsys)
     assert report["victim"]["pid"] == 385
     assert isinstance(report["wall_time"], float)
+
+
+def test_history_gives_the_balloon_at_the_moment(tmp_path: Path) -> None:
+    import dataclasses
+
+    from balloontop.kmsg.records import parse_log
+    from balloontop.kmsg.reports import parse_reports
+    from balloontop.model import BalloonTotal
+    from balloontop.oom import account
+    from balloontop.sampler import Sampler
+
+    old = (KMSG / "6.18-oom-kill" / "kmsg.txt").read_text().replace(" Balloon:524288kB", "")
+    (report,) = [r for r in parse_reports(parse_log(old).records) if r.kind == "oom"]
+    now = Sampler(str(NODEFLATE_618), clock=lambda: 2000.0).sample()
+    boot = 1000.0  # the kill was at 1019.53 wall time
+    before = dataclasses.replace(now, time=1019.0, balloon=BalloonTotal(262144, "x", True))
+    after = dataclasses.replace(now, time=1020.0, balloon=BalloonTotal(0, "x", True))
+    acc = account(report, now, boot, history=[before, after])
+    assert (acc.balloon_kib, acc.balloon_from) == (262144, "history")
+    assert acc.wall_time == pytest.approx(1019.532446)
+    assert "just before it showed 256.0 MiB" in acc.text
+    stale = dataclasses.replace(before, time=900.0)
+    assert account(report, now, boot, history=[stale]).balloon_from == "current reading"
