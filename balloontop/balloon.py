@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from .drivers import FEEDS_BALLOON_LINE, USES_BALLOON_CORE
 from .model import BalloonTotal, DriverReading
 
+SHARED = "Balloon: in /proc/meminfo counts several drivers together, so this one's share is unknown"
 NO_SOURCE = (
     "no source for the balloon size: this kernel has no Balloon: line in /proc/meminfo "
     "(Linux >= 6.15) and no balloon counters in /proc/vmstat"
@@ -40,31 +41,30 @@ def attribute_shared(
     balloon_line = meminfo.get("Balloon")
     inflated_total, inflated_free = meminfo.get("InflatedTotal"), meminfo.get("InflatedFree")
     inflate, deflate = vmstat.get("balloon_inflate"), vmstat.get("balloon_deflate")
+    line_users = [i for i in pending if out[i].driver in FEEDS_BALLOON_LINE]
+    core_users = [i for i in pending if out[i].driver in USES_BALLOON_CORE]
     for index in pending:
         reading = out[index]
         kib = source = None
         exact, accounting = True, reading.accounting
-        line_users = [i for i in pending if out[i].driver in FEEDS_BALLOON_LINE]
-        core_users = [i for i in pending if out[i].driver in USES_BALLOON_CORE]
-        if balloon_line is not None and reading.driver in FEEDS_BALLOON_LINE and len(line_users) == 1:
+        if balloon_line is not None and line_users == [index]:
             kib, source = max(balloon_line - others(FEEDS_BALLOON_LINE), 0), "meminfo:Balloon"
-        elif inflated_total is not None and inflated_free is not None and len(pending) == 1:
+        elif inflated_total is not None and inflated_free is not None and pending == [index]:
             kib, source = inflated_total + inflated_free, "meminfo:Inflated"
             accounting = "total" if inflated_total else "used" if inflated_free else accounting
-        elif inflate is not None and deflate is not None and reading.driver in USES_BALLOON_CORE and len(core_users) == 1:
-            pages = max(inflate - deflate, 0)
-            kib, source, exact = pages * page_size // 1024, "vmstat:inflate-deflate", False
+        elif inflate is not None and deflate is not None and core_users == [index]:
+            kib, source, exact = max(inflate - deflate, 0) * page_size // 1024, "vmstat:inflate-deflate", False
         warnings = reading.warnings
         if kib is None:
-            shared = len(line_users) > 1 and balloon_line is not None
-            warnings += (
-                "Balloon: in /proc/meminfo counts several drivers together, so this one's share is unknown"
-                if shared
-                else NO_SOURCE,
-            )
+            shared = balloon_line is not None and len(line_users) > 1
+            warnings += (SHARED if shared else NO_SOURCE,)
         out[index] = dataclasses.replace(
-            reading, inflated_kib=kib, source=source, exact=exact and kib is not None,
-            accounting=accounting, warnings=warnings,
+            reading,
+            inflated_kib=kib,
+            source=source,
+            exact=exact and kib is not None,
+            accounting=accounting,
+            warnings=warnings,
         )
     return out
 

@@ -57,7 +57,7 @@ def build_parser(argv: Sequence[str] = ()) -> tuple[argparse.ArgumentParser, dic
         monitor.register_top(parser)
     modules = _command_modules([only] if only else COMMAND_MODULES)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name, module in modules.items():
+    for module in modules.values():
         module.register(sub)
     return parser, modules
 

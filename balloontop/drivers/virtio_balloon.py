@@ -18,6 +18,7 @@ from .base import DEBUGFS, ReadContext, make_stats
 NAME = "virtio_balloon"
 DEVICE_ID = 5
 DEBUGFS_FILE = "virtio-balloon"
+VMSTAT_FIELDS = ("balloon_inflate", "balloon_deflate", "balloon_migrate", "nr_balloon_pages")
 
 STATS = {
     "Balloon": StatSpec("kB", "memory returned to the host by balloon drivers (/proc/meminfo, Linux >= 6.15)"),
@@ -48,9 +49,7 @@ def read(ctx: ReadContext) -> list[DriverReading]:
     for device in detect(ctx):
         warnings: list[str] = []
         accounting = accounting_of(device)
-        values: dict[str, object] = {
-            name: ctx.vmstat.get(name) for name in ("balloon_inflate", "balloon_deflate", "balloon_migrate", "nr_balloon_pages")
-        }
+        values: dict[str, object] = {name: ctx.vmstat.get(name) for name in VMSTAT_FIELDS}
         values["Balloon"] = ctx.meminfo.get("Balloon")
         if device.features is not None:
             values["deflate_on_oom"] = "yes" if accounting == "used" else "no"

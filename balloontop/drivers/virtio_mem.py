@@ -15,7 +15,7 @@ NAME = "virtio_mem"
 DEVICE_ID = 24
 
 STATS = {
-    "plugged_kib": StatSpec("KiB", "memory plugged by this device (System RAM (virtio_mem) in /proc/iomem; needs root)"),
+    "plugged_kib": StatSpec("KiB", "memory plugged by this device (its System RAM in /proc/iomem; needs root)"),
     "block_size_bytes": StatSpec("bytes", "memory block size: the unit virtio-mem plugs and unplugs"),
     "MemTotal": StatSpec("kB", "MemTotal, which moves as virtio-mem plugs and unplugs blocks"),
     "role": StatSpec("", "virtio-mem is not a balloon: it is not counted in the balloon total"),
