@@ -13,6 +13,7 @@ screen text before and after.
 from __future__ import annotations
 
 import json
+import re
 import os
 import threading
 import time
@@ -168,8 +169,11 @@ def balloon_steps(cfg: Config, targets=TARGETS_MIB) -> Result:
     return res
 
 
-def monitor_move(cfg: Config, target_mib: int = 768, cols: int = 140, rows: int = 45) -> Result:
+def monitor_move(cfg: Config, target_mib: int = 768, cols: int = 140, rows: int = 45,
+                 app: list[str] | None = None, ready_text: str = "virtio0",
+                 shows_move=None) -> Result:
     """Run the Textual monitor in the guest on a pty; move the balloon once."""
+    app = app or [guest_python(), "-m", "balloontop", "--root", "/"]
     kern = kernels.kernel(cfg.suite)
     t_all = time.monotonic()
     g = Guest(cfg.id, kern, mem_mib=MEM_MIB, deflate_on_oom=cfg.deflate_on_oom,
@@ -182,8 +186,7 @@ def monitor_move(cfg: Config, target_mib: int = 768, cols: int = 140, rows: int 
         script = os.path.join(HERE, "screen.py")
         cmd = g.host_cmd(
             [guest_python(), script, "--out", "/tmp/bt/mon", "--cols", str(cols),
-             "--rows", str(rows), "--ready-text", "virtio0", "--timeout", "240", "--",
-             guest_python(), "-m", "balloontop", "--root", "/"],
+             "--rows", str(rows), "--ready-text", ready_text, "--timeout", "240", "--", *app],
             env={"TERM": "xterm-256color", "COLORTERM": "truecolor"},
         )
         ident = g.sh_start(cmd)
@@ -208,9 +211,17 @@ def monitor_move(cfg: Config, target_mib: int = 768, cols: int = 140, rows: int 
             qmp_s, last = q.wait_actual(target_mib * MiB, timeout=90)
             res.notes["qmp_s"] = qmp_s
             res.notes["actual"] = (last or {}).get("actual")
-            time.sleep(8)  # several refreshes under TCG
-            res.notes["screen_after_s"] = round(time.monotonic() - t1, 1)
-        res.screens["after"] = _read(os.path.join(mon, "screen.txt"))
+        # wait until the screen shows the move (or give up after a minute: the test
+        # then reports the last screen)
+        after = ""
+        while time.monotonic() - t1 < 60:
+            after = _read(os.path.join(mon, "screen.txt"))
+            if shows_move is not None and shows_move(after):
+                break
+            time.sleep(0.5)
+        res.notes["screen_after_s"] = round(time.monotonic() - t1, 1)
+        time.sleep(1)
+        res.screens["after"] = _read(os.path.join(mon, "screen.txt")) or after
         open(os.path.join(mon, "stop"), "w").close()
         rc, out = g.sh_wait(ident, timeout=60)
         res.notes["screen_rc"] = rc
@@ -234,8 +245,11 @@ class Pool:
     def submit(self, cfg: Config) -> Future:
         with self.lock:
             if cfg not in self.futures:
-                fn = monitor_move if cfg.kind == "monitor" else balloon_steps
-                self.futures[cfg] = self.ex.submit(fn, cfg)
+                if cfg.kind == "monitor":
+                    self.futures[cfg] = self.ex.submit(monitor_move, cfg,
+                                                       shows_move=monitor_shows_move)
+                else:
+                    self.futures[cfg] = self.ex.submit(balloon_steps, cfg)
             return self.futures[cfg]
 
     def results(self) -> list[Result]:
@@ -303,3 +317,61 @@ def write_results(results: list[Result], wall_s: float | None) -> str | None:
     with open(path, "w") as f:
         f.write(results_table(results, wall_s))
     return path
+
+
+# ---------------------------------------------------------------------- screen text
+# What the monitor's screen must show after the 1024 -> 768 MiB move: 256 MiB inflated,
+# in whatever unit the monitor picks.
+_MOVE_RE = re.compile(
+    r"(?<![\d.])(?:256(?:\.0+)?\s?M(?:i?B)?|262[, ]?144\s?(?:KiB|kB|K)?|0\.25\s?G(?:i?B)?)(?![\d.])"
+)
+_TOP_LEFT = "╭┌┏╔┍┎╓╒▛▗▄▐▕▏│┃║"
+_TOP_RIGHT = "╮┐┓╗┑┒╖╕▜▖▄▌▕▏│┃║"
+_BOTTOM = "╰└┗╚┕┖╙╘▙▝▀▐▕▏"
+
+
+def box(screen: str, title: str) -> str | None:
+    """The text inside the bordered pane whose top border contains ``title`` (None when
+    no such pane). Rows of the pane are cut at the border columns."""
+    lines = screen.splitlines()
+    for i, line in enumerate(lines):
+        at = line.find(title)
+        if at < 0:
+            continue
+        left = max((line.rfind(c, 0, at) for c in _TOP_LEFT), default=-1)
+        rights = [p for p in (line.find(c, at) for c in _TOP_RIGHT) if p >= 0]
+        right = min(rights) if rights else len(line)
+        if left < 0:
+            left = 0
+        body = []
+        for row in lines[i + 1 :]:
+            edge = row[left : left + 1]
+            if edge and edge in _BOTTOM:
+                break
+            body.append(row[left + 1 : right])
+            if len(body) > 60:
+                break
+        return "\n".join(body)
+    return None
+
+
+def shows_size(text: str | None) -> bool:
+    return bool(text) and bool(_MOVE_RE.search(text))
+
+
+def log_lines(screen: str) -> list[str]:
+    """Lines of the event log pane (title 'Event' or 'Log'), else []."""
+    for title in ("Events", "Event", "events", "Log", "log"):
+        b = box(screen, title)
+        if b is not None:
+            return [ln.strip() for ln in b.splitlines() if ln.strip()]
+    return []
+
+
+def log_shows_move(screen: str) -> bool:
+    return any(re.search(r"inflat|balloon|→|->", ln, re.I) and shows_size(ln)
+               for ln in log_lines(screen))
+
+
+def monitor_shows_move(screen: str) -> bool:
+    return shows_size(box(screen, "virtio0")) and log_shows_move(screen)
