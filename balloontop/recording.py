@@ -87,6 +87,7 @@ def _virtio(obj: dict[str, Any]) -> VirtioDevice:
         bus_address=obj.get("bus_address"),
         driver=obj.get("driver"),
         features=_features(obj.get("features")),
+        offered_bits=tuple(obj["offered_bits"]) if obj.get("offered_bits") is not None else None,
     )
 
 
