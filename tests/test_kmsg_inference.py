@@ -39,7 +39,8 @@ def _sample(time: float, meminfo: dict[str, int], vmstat: dict[str, int], balloo
                             source="meminfo:Balloon", exact=True, accounting="used",
                             features=_features(features))
     return Sample(time=time, root="timeline", system=system, meminfo=frozen_map(meminfo),
-                  vmstat=frozen_map(vmstat), balloon=BalloonTotal(balloon_kib, "meminfo:Balloon", True),
+                  vmstat=frozen_map(vmstat),
+                  balloon=BalloonTotal(balloon_kib, "meminfo:Balloon", True),
                   drivers=(reading,), virtio_devices=())
 
 

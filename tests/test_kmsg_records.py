@@ -47,7 +47,7 @@ def test_dictionary_lines_belong_to_the_record_before() -> None:
     records = parse_log((KMSG / "6.1-sysrq-m" / "kmsg.txt").read_text()).records
     rec = next(r for r in records if r.seq == 179)
     assert dict(rec.dictionary) == {"SUBSYSTEM": "acpi", "DEVICE": "+acpi:PNP0A08:00"}
-    one = parse_kmsg_record(b"6,179,1046046,-;acpi PNP0A08:00: x\n SUBSYSTEM=acpi\n DEVICE=+acpi:1\n")
+    one = parse_kmsg_record(b"6,179,1046046,-;acpi x\n SUBSYSTEM=acpi\n DEVICE=+acpi:1\n")
     assert one is not None and one.dictionary["DEVICE"] == "+acpi:1"
 
 
@@ -220,7 +220,9 @@ def test_file_root_reads_recorded_records(tmp_path: Path) -> None:
     assert reader.read_new() == []
 
 
-def test_file_root_permission_is_one_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_file_root_permission_is_one_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "dev").mkdir()
     (tmp_path / "dev" / "kmsg").write_text("6,0,0,-;x\n")
 

@@ -86,7 +86,8 @@ _DRIVER_PATTERNS: tuple[tuple[re.Pattern[str], str, str], ...] = (
     (re.compile(r"^hv_balloon: (?P<detail>.*)$"), "hv_balloon", "message"),
     (re.compile(r"^hv_vmbus: registering driver hv_balloon\s*$"), "hv_balloon", "registered"),
     # drivers/virtio/virtio_balloon.c: dev_info_ratelimited("Out of puff! Can't get %u pages")
-    (re.compile(r"^virtio_balloon (?P<instance>virtio\d+): Out of puff! Can't get (?P<pages>\d+) pages"),
+    (re.compile(r"^virtio_balloon (?P<instance>virtio\d+): "
+                r"Out of puff! Can't get (?P<pages>\d+) pages"),
      "virtio_balloon", "out_of_puff"),
     (re.compile(r"^virtio_balloon(?: (?P<instance>virtio\d+))?: (?P<detail>.*)$"),
      "virtio_balloon", "message"),
@@ -106,7 +107,7 @@ _DRIVER_PATTERNS: tuple[tuple[re.Pattern[str], str, str], ...] = (
 
 @dataclass(frozen=True)
 class ShowMemReport:
-    """A show_mem block and what triggered it (``sysrq``, ``alloc_failure``, ``oom``, ``unknown``)."""
+    """A show_mem block and its trigger: ``sysrq``, ``alloc_failure``, ``oom`` or ``unknown``."""
 
     trigger: str
     time_s: float | None
@@ -595,7 +596,8 @@ def report_events(reports: Iterable[Report], boot_time: float | None = None) -> 
             balloon = ("the log carried no balloon figure" if report.balloon_kib is None
                        else f"the balloon held {_mib(report.balloon_kib)}")
             if report.killed:
-                message = f"OOM kill: {victim} (pid {report.victim_pid}, {size} resident); {balloon}"
+                message = (f"OOM kill: {victim} (pid {report.victim_pid}, {size} resident); "
+                           f"{balloon}")
             else:
                 message = f"OOM killer invoked by {report.invoker or '?'}; {balloon}"
             details = report.to_json()
