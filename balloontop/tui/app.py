@@ -43,6 +43,8 @@ from .themes import load_themes
 from .widgets import Clock, DriverPane, GraphView, Line, LineList, NoBalloonPane, PaneColumn
 
 PROCESS_ROWS = 8
+GRAPH_REST_S = 5.0
+"""While the balloon is at rest the graph advances every this many seconds, not every tick."""
 MAX_PANES = 9
 
 
@@ -142,6 +144,7 @@ class BalloonApp(App):
         self.detector = _Detector()
         self.graph_builder: GraphBuilder | None = None  # created in the poll thread
         self._graph_key: tuple | None = None
+        self._graph_built_at = float("-inf")
         self._ui_tick = 0.0
         self.poll_ms: list[float] = []
         self.rate: float | None = None
@@ -259,7 +262,7 @@ class BalloonApp(App):
         text = self._clock_text()
         if text != self._clock_fmt:
             self._clock_fmt = text
-            self.query_one("#clock", Clock).update(text)
+            self.query_one("#clock", Clock).update(text, layout=False)
 
     # -- polling -----------------------------------------------------------------------
 
@@ -356,6 +359,13 @@ class BalloonApp(App):
             tuple(sorted(self._graph_colors.items())), self.ascii_only, self.color)
         if key == self._graph_key and not force:
             return None, title  # same dots: no build, no repaint
+        at_rest = (episode is None and (self.rate is None or abs(self.rate) < 0.05)
+                   and key[:4] == (self._graph_key or ())[:4])
+        if at_rest and not force and sample.time - self._graph_built_at < GRAPH_REST_S:
+            # A balloon at rest only slides its flat lines along: advance them every few
+            # seconds instead of every tick (bytes/s budget on slow links).
+            return None, title
+        self._graph_built_at = sample.time
         if self.graph_builder is None:
             self.graph_builder = GraphBuilder()  # imports plotext, off the UI thread
         frame = self.graph_builder.build(
@@ -381,8 +391,8 @@ class BalloonApp(App):
                 self.graph_ms.append(frame.build_ms)
                 if len(self.graph_ms) > 1000:
                     del self.graph_ms[:500]
-            if title and graph.border_title != title:
-                graph.border_title = title
+            if title:
+                graph.set_title(title)
         finally:
             self.ui_ms.append(self._ui_tick + (time.perf_counter() - start) * 1000)
             if len(self.ui_ms) > 1000:
@@ -428,7 +438,8 @@ class BalloonApp(App):
             pane = existing.get(key)
             if isinstance(pane, DriverPane):
                 pane.lines.set_lines(content.lines)
-                if pane.border_title != content.title:
+                if pane.title_text != content.title:
+                    pane.title_text = content.title
                     pane.border_title = content.title
             else:
                 pane = DriverPane(key, content.title, content.lines, classes="pane")

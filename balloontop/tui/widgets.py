@@ -23,7 +23,8 @@ class Line(Static):
         if markup == self.markup_text:
             return False
         self.markup_text = markup
-        self.update(markup)
+        # One row, fixed height: no layout pass (it would repaint every sibling too).
+        self.update(markup, layout=False)
         return True
 
 
@@ -70,6 +71,7 @@ class DriverPane(VerticalScroll):
         super().__init__(**kwargs)
         self.key = key
         self.border_title = title
+        self.title_text = title
         self.lines = LineList(lines)
 
     def compose(self) -> ComposeResult:
@@ -89,18 +91,44 @@ class NoBalloonPane(VerticalScroll):
         yield self.lines
 
 
-class GraphView(Static):
-    """The plotext frame, built off the UI thread; an identical frame is not repainted."""
+class GraphRow(Static):
+    DEFAULT_CSS = "GraphRow { height: 1; width: 1fr; text-wrap: nowrap; }"
+
+
+class GraphView(Vertical):
+    """The plotext frame, one widget per row: a frame that differs from the one on screen
+    in three rows repaints three rows, not the whole graph (bytes/s budget)."""
 
     def __init__(self, **kwargs) -> None:
-        super().__init__("", **kwargs)
+        super().__init__(**kwargs)
         self.frame_key: tuple | None = None
+        self._rows: list[Text] = []
+        self.title_text = ""
+
+    def set_title(self, title: str) -> None:
+        if title != self.title_text:
+            self.title_text = title
+            self.border_title = title
+
+    @property
+    def text(self) -> str:
+        return "\n".join(row.plain for row in self._rows)
 
     def show_frame(self, text: Text, key: tuple) -> bool:
         if key == self.frame_key:
             return False
         self.frame_key = key
-        self.update(text)
+        rows = text.split("\n", allow_blank=True)
+        children = list(self.query_children(GraphRow))
+        for i, row in enumerate(rows):
+            if i < len(children):
+                if i >= len(self._rows) or self._rows[i] != row:
+                    children[i].update(row, layout=False)
+            else:
+                self.mount(GraphRow(row))
+        for child in children[len(rows):]:
+            child.remove()
+        self._rows = list(rows)
         return True
 
 
