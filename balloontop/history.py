@@ -117,11 +117,11 @@ class History:
     Thread-safe (one lock): the poll thread writes while the graph builder reads.
     """
 
-    def __init__(self, points: int = 300, windows: Iterable[float] = (w for _, w in WINDOWS)):
+    def __init__(self, points: int = 300, windows: Iterable[float] | None = None):
         self.points = points
         self._lock = threading.Lock()
         self._tiers: list[tuple[float, Tier]] = []
-        for seconds in sorted(windows):
+        for seconds in sorted(windows if windows is not None else [w for _, w in WINDOWS]):
             # The shortest window keeps every reading: enough for 1 min at the 0.2 s floor.
             bucket = 0.0 if not self._tiers else seconds / points
             self._tiers.append((seconds, Tier(bucket, points)))
