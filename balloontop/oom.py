@@ -132,6 +132,11 @@ def account(
     mem_total = None
     if report.pages_ram is not None and report.pages_reserved is not None:
         mem_total = max(report.pages_ram - report.pages_reserved, 0) * page_kib
+    if accounting == "used" and mem_total is not None and balloon is not None and balloon > mem_total:
+        # A balloon larger than MemTotal at that moment cannot have been inside it: the
+        # report itself says the driver took the pages out of MemTotal (a log from another
+        # guest than the current reading, or a driver that changed mode).
+        accounting, accounting_from = "total", "the report: the balloon is larger than MemTotal was"
     without = None
     if mem_total is not None and balloon is not None and accounting is not None:
         without = mem_total + balloon if accounting == "total" else mem_total

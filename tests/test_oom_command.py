@@ -175,3 +175,21 @@ def test_history_gives_the_balloon_at_the_moment(tmp_path: Path) -> None:
     assert "just before it showed 256.0 MiB" in acc.text
     stale = dataclasses.replace(before, time=900.0)
     assert account(report, now, boot, history=[stale]).balloon_from == "current reading"
+
+
+def test_foreign_log_against_a_deflate_on_oom_reading_keeps_the_reports_own_accounting() -> None:
+    # The 6.18 OOM log (deflate-on-oom off) read beside a reading of a guest that has
+    # DEFLATE_ON_OOM on (the development machine): a 512 MiB balloon cannot have been inside
+    # a 451 MiB MemTotal, so the report's own figures win over the unrelated reading.
+    from balloontop.kmsg import parse_log, parse_reports
+    from balloontop.kmsg.reports import OomReport
+    from balloontop.oom import account
+    from balloontop.sampler import Sampler
+
+    records = parse_log((KMSG / "6.18-oom-kill" / "kmsg.txt").read_text()).records
+    (oom,) = [r for r in parse_reports(records) if isinstance(r, OomReport)]
+    reading = Sampler(KMSG.parent / "captures" / "devguest-6.18" / "idle").sample()
+    result = account(oom, sample=reading)
+    assert result.balloon_kib == 524288 and result.mem_total_kib == 461940
+    assert result.accounting == "total"
+    assert result.mem_total_without_balloon_kib == 461940 + 524288
