@@ -238,6 +238,10 @@ EVENT_KINDS = (
     "driver_removed",
     "features_changed",
     "marker",
+    # from the kernel log (balloontop.kmsg)
+    "deflate_on_oom",
+    "show_mem",
+    "balloon_driver",
 )
 
 
