@@ -28,6 +28,7 @@ from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.color import Color
+from textual.css.query import NoMatches
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, RichLog, Static
@@ -268,10 +269,13 @@ class BalloonApp(App):
 
     def _poll(self) -> None:
         self._poll_timer = None
-        if self.paused or self._polling:
+        if self.paused or self._polling or not self.is_running:
+            return
+        try:
+            graph = self.query_one("#graph", GraphView)
+        except NoMatches:  # shutting down
             return
         self._polling = True
-        graph = self.query_one("#graph", GraphView)
         size = graph.content_size
         if size.width > 0 and size.height > 0:
             self._graph_size = (size.width, size.height)
@@ -378,6 +382,8 @@ class BalloonApp(App):
         start = time.perf_counter()
         try:
             self._apply_result(result)
+        except NoMatches:  # the app is shutting down
+            pass
         finally:
             self._ui_tick = (time.perf_counter() - start) * 1000
 
@@ -393,6 +399,8 @@ class BalloonApp(App):
                     del self.graph_ms[:500]
             if title:
                 graph.set_title(title)
+        except NoMatches:  # the app is shutting down
+            pass
         finally:
             self.ui_ms.append(self._ui_tick + (time.perf_counter() - start) * 1000)
             if len(self.ui_ms) > 1000:
