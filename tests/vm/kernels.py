@@ -91,6 +91,19 @@ def locked(path: str):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
+def _short(cmd: list[str]) -> str:
+    """The command without apt's -o options, for messages."""
+    out, skip = [], False
+    for a in cmd:
+        if skip:
+            skip = False
+        elif a == "-o":
+            skip = True
+        else:
+            out.append(a)
+    return " ".join(out)
+
+
 def _run(cmd: list[str], cwd: str | None = None, timeout: float = 900) -> str:
     try:
         p = subprocess.run(
@@ -100,9 +113,9 @@ def _run(cmd: list[str], cwd: str | None = None, timeout: float = 900) -> str:
     except FileNotFoundError as exc:
         raise Unavailable(f"{cmd[0]} not found ({exc})") from None
     except subprocess.TimeoutExpired:
-        raise Unavailable(f"{' '.join(cmd)} timed out after {timeout}s") from None
+        raise Unavailable(f"{_short(cmd)} timed out after {timeout}s") from None
     if p.returncode != 0:
-        raise Unavailable(f"{' '.join(cmd)} failed ({p.returncode}): {p.stderr.strip()[-600:]}")
+        raise Unavailable(f"{_short(cmd)} failed ({p.returncode}): {p.stderr.strip()[-600:]}")
     return p.stdout
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -85,7 +86,7 @@ class Guest:
         t0 = time.monotonic()
         self.proc = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, stdout=open(os.path.join(self.run, "qemu.out"), "w"),
-            stderr=subprocess.STDOUT,
+            stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
         )
         _live.add(self)
         ready = os.path.join(self.share, "ready")
@@ -185,6 +186,17 @@ class Guest:
     @property
     def mem_kib(self) -> int:
         return self.mem_mib * 1024
+
+
+def _die_with_parent() -> None:
+    """In the QEMU child: SIGTERM when the thread that started it dies (a killed or
+    timed-out pytest must not leave guests behind)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
 
 
 def _q(s: str) -> str:
