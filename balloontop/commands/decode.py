@@ -80,7 +80,18 @@ def run(args: argparse.Namespace) -> int:
     if args.all:
         return _run_all(args)
     if args.value is None and args.bits is None:
-        raise UsageError("give a features value, --bits LIST or --all (see balloontop decode --help)")
+        if not sys.stdout.isatty():
+            raise UsageError("give a features value, --bits LIST or --all (see balloontop decode --help)")
+        # On a terminal: the interactive decoder over the root's devices (Textual only here).
+        from ..cli import check_root
+        from ..rootfs import Root
+        from ..tui.feature_decoder import FeatureDecoderApp
+        from ..virtio.devices import read_virtio_devices
+
+        root = check_root(args.root)
+        devices = read_virtio_devices(Root(root), [])
+        FeatureDecoderApp(devices, root=root, device=args.device).run()
+        return 0
     bits, width = _parse_value(args)
     device_id = _device(args)
     decoded = decode_bits(bits, device_id)
