@@ -146,6 +146,7 @@ class BalloonApp(App):
         self.graph_builder: GraphBuilder | None = None  # created in the poll thread
         self._graph_key: tuple | None = None
         self._graph_built_at = float("-inf")
+        self._prefill_events: list[Event] = []
         self._ui_tick = 0.0
         self.poll_ms: list[float] = []
         self.rate: float | None = None
@@ -202,6 +203,16 @@ class BalloonApp(App):
 
         return dict(VARIABLES)
 
+    def prefill(self, samples) -> None:
+        """Feed past samples into the history and the event log before the app runs
+        (a replay's earlier part, the screenshot scenarios)."""
+        from ..history import sample_metrics
+
+        for sample in samples:
+            self.history.add(sample.time, sample_metrics(sample))
+            self._prefill_events.extend(self.detector.feed(sample))
+            self.last_sample = sample
+
     # -- lifecycle ---------------------------------------------------------------------
 
     def on_mount(self) -> None:
@@ -215,6 +226,7 @@ class BalloonApp(App):
         self._update_graph_colors()
         self.query_one("#events", RichLog).write(
             Text.from_markup(f"[dim]{self._stamp(self.clock())}[/] monitor started"))
+        self._write_events(self._prefill_events)
         self.set_interval(1.0, self._tick_clock)
         self._install_signals()
         self._poll()
@@ -279,7 +291,9 @@ class BalloonApp(App):
         size = graph.content_size
         if size.width > 0 and size.height > 0:
             self._graph_size = (size.width, size.height)
-        pane_width = max(self.query_one("#panes").content_size.width - 4, 30)
+        pane_width = self.query_one("#panes").content_size.width - 4
+        if pane_width < 30:  # before the first layout
+            pane_width = max(self.size.width // 2 - 5, 30)
         self._poll_worker(self._graph_size, pane_width, WINDOWS[self.window_index][1],
                           self._force_graph)
         self._force_graph = False
@@ -354,10 +368,10 @@ class BalloonApp(App):
                   "MemAvailable": values["mem_available_kib"]}
         label = WINDOWS[self.window_index][0]
         episode = self.detector.active
-        moving = f" · {episode.kind} in progress" if episode is not None else ""
+        moving = f" · {episode.kind}" if episode is not None and abs(self.rate or 0) < 0.05 else ""
         sq = "#" if self.ascii_only else "■"
-        title = (f"[$balloon-graph]{sq}[/] balloon [$total-graph]{sq}[/] MemTotal "
-                 f"[$available-graph]{sq}[/] MemAvailable · {label} · "
+        title = (f"[$balloon-graph]{sq}[/] balloon [$total-graph]{sq}[/] total "
+                 f"[$available-graph]{sq}[/] available · {label} · "
                  f"{mv.fmt_rate(self.rate)}{moving}")
         key = raster_key(times, series, sample.time, window_s, *graph_size) + (
             tuple(sorted(self._graph_colors.items())), self.ascii_only, self.color)
@@ -392,6 +406,9 @@ class BalloonApp(App):
         self._polling = False
         try:
             graph = self.query_one("#graph", GraphView)
+            if frame is not None and tuple(frame.key[:2]) != tuple(self._graph_size):
+                frame = None  # drawn for a size the graph no longer has
+                self._redraw_graph_paused()
             if frame is not None:
                 graph.show_frame(frame.text, frame.key)
                 self.graph_ms.append(frame.build_ms)
@@ -424,16 +441,19 @@ class BalloonApp(App):
         self.query_one("#title", Line).set(result.header)
         self.query_one("#summary", LineList).set_lines(result.summary)
         self._apply_panes(result)
-        if result.events:
+        self._write_events(result.events)
+        if result.processes is not None:
+            self.query_one("#procs", LineList).set_lines(result.processes)
+
+    def _write_events(self, events) -> None:
+        if events:
             log = self.query_one("#events", RichLog)
-            for event in result.events:
+            for event in events:
                 log.write(Text.from_markup(
                     mv.event_line(event).replace("$muted", "dim").replace(
                         "$error", "red").replace("$accent", "yellow").replace(
                         "$success", "green").replace("$primary", "blue").replace(
                         "$warning", "yellow")))
-        if result.processes is not None:
-            self.query_one("#procs", LineList).set_lines(result.processes)
 
     def _apply_panes(self, result: PollResult) -> None:
         container = self.query_one("#panes", VerticalScroll)
@@ -463,6 +483,15 @@ class BalloonApp(App):
             panes = self.panes()
             if panes:
                 panes[0].focus()
+
+    def graph_resized(self, width: int, height: int) -> None:
+        """Redraw the graph for its new size (off the UI thread), whatever the poll does."""
+        if width <= 0 or height <= 0 or (width, height) == self._graph_size:
+            return
+        self._graph_size = (width, height)
+        self._force_graph = True
+        if self.last_sample is not None and self.tick_count:
+            self._redraw_graph_paused()
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -537,15 +566,23 @@ class BalloonApp(App):
         if self.paused and self.last_sample is not None:
             self._redraw_graph_paused()
 
-    @work(thread=True, exclusive=True, group="graph")
+    @work(thread=True, exclusive=True, group="graph", exit_on_error=False)
     def _redraw_graph_paused(self) -> None:
         sample = self.last_sample
         if sample is None:
             return
         frame, title = self._graph(sample, self._graph_size, WINDOWS[self.window_index][1], True)
-        if frame is not None:
-            self.call_from_thread(self.query_one("#graph", GraphView).show_frame, frame.text,
-                                  frame.key)
+        if frame is not None and self.is_running:
+            self.call_from_thread(self._show_graph, frame)
+            self._force_graph = False
+
+    def _show_graph(self, frame: GraphFrame) -> None:
+        try:
+            graph = self.query_one("#graph", GraphView)
+        except NoMatches:
+            return
+        if graph.is_attached and tuple(frame.key[:2]) == tuple(self._graph_size):
+            graph.show_frame(frame.text, frame.key)
 
     def action_features(self) -> None:
         pane = self.focused_pane()

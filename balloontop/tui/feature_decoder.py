@@ -369,6 +369,25 @@ class BitGrid(Widget, can_focus=True):
             out.append("]" if cur == start + per_row - 1 else " ")
         return out
 
+    @staticmethod
+    def glyph_x(col: int) -> int:
+        """Column of cell ``col``'s glyph: 4 for the label, 2 per cell, 1 gap per 8 cells."""
+        return 5 + 2 * col + col // 8
+
+    def bit_at(self, x: int, y: int) -> int | None:
+        """The bit drawn at (x, y) of the widget, or ``None`` (ruler, label, past the end)."""
+        per_row = self.per_row
+        if y < 1 or x < 4:
+            return None
+        col = min(range(per_row), key=lambda c: abs(self.glyph_x(c) - x))
+        bit = (y - 1) * per_row + col
+        return bit if abs(self.glyph_x(col) - x) <= 1 and bit < self.cells else None
+
+    def on_click(self, event) -> None:
+        bit = self.bit_at(event.x, event.y)
+        if bit is not None:
+            self.cursor = bit
+
     def action_move(self, dx: int, dy: int) -> None:
         target = self.cursor + dx + dy * self.per_row
         if dx:
@@ -467,7 +486,7 @@ class FeatureDecoderScreen(Screen):
             yield Static(self._legend(), id="fd-legend")
             with Horizontal(id="fd-inputs"):
                 yield Input(placeholder="paste: 0110..., 0x1c or 1,2,32 (Enter)", id="fd-features")
-                yield Input(value=self.initial_device, placeholder="device: balloon", id="fd-device")
+                yield Input(value=self.initial_device, placeholder="device type", id="fd-device")
             yield Static("", id="fd-error", classes="-empty")
             with VerticalScroll(id="fd-detailbox", can_focus=True) as box:
                 box.border_title = "bit"
@@ -524,6 +543,7 @@ class FeatureDecoderScreen(Screen):
         grid.show(grid_width(device), fs.bits if fs else (), fs.unknown_bits if fs else (),
                   device.offered_bits, self.what_if)
         box = self.query_one("#fd-gridbox")
+        box.border_subtitle = ""
         if fs is None:
             box.border_title = f"{escape(device_label(device))}: no features file"
         else:
@@ -534,6 +554,8 @@ class FeatureDecoderScreen(Screen):
                 offered = f", {len(missing)} offered only"
             box.border_title = (f"{escape(device_label(device))}: {len(fs.bits)} of {fs.width} bits set"
                                 f"{unknown}{offered}")
+            # The same value as a mask, as QEMU traces and bug reports often give it.
+            box.border_subtitle = f"0x{sum(1 << b for b in fs.bits):x}"
         self._update_detail()
 
     def _update_detail(self) -> None:

@@ -139,7 +139,8 @@ class GraphBuilder:
         plotext = _import_plotext()
 
         start = time.perf_counter()
-        width, height = max(width, 24), max(height, 5)
+        # One column spare: plotext lets the last x label ("now") run past the width.
+        width, height = max(width - 1, 24), max(height, 5)
         fig = self._fig
         fig.clear()
         fig.plot_size(width, height)
@@ -164,7 +165,10 @@ class GraphBuilder:
             rgb = colors.get(var) if color else None
             symbol = ascii_marker if ascii_only else "braille"
             mark = plotext.marker(symbol, pixel=plotext.pixel(rgb)) if rgb else symbol
-            fig.draw(fig.signal(xs, ys, marker=mark))
+            signal = fig.signal(xs, ys, marker=mark)
+            if len(xs) > 1:
+                signal.lines(True)  # readings far apart (10 min / 1 h) still form a line
+            fig.draw(signal)
             # Only what changes the picture goes in the key: x to the column, y to 1 MiB.
             key_parts.append((label, tuple(round(x * 2 * width / window_s) for x in xs),
                               tuple(round(y) for y in ys)))

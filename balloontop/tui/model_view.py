@@ -250,8 +250,7 @@ def fmt_rate(rate: float | None) -> str:
         return "rate -"
     if abs(rate) < 0.05:
         return "at rest"
-    word = "inflating" if rate > 0 else "deflating"
-    return f"{word} {abs(rate):.1f} MiB/s"
+    return f"{rate:+.1f} MiB/s"
 
 
 def stats_mapping(sample: Sample) -> Mapping[str, int]:

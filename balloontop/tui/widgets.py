@@ -110,6 +110,11 @@ class GraphView(Vertical):
             self.title_text = title
             self.border_title = title
 
+    def on_resize(self, event) -> None:
+        resized = getattr(self.app, "graph_resized", None)
+        if resized is not None:
+            resized(self.content_size.width, self.content_size.height)
+
     @property
     def text(self) -> str:
         return "\n".join(row.plain for row in self._rows)
