@@ -173,9 +173,10 @@ class Guest:
 
     def host_cmd(self, argv: list[str], env: dict[str, str] | None = None) -> str:
         """A shell line that runs ``argv`` with the host's userland (chroot into the
-        read-only host root, with the guest's /proc, /sys, /dev bound over it)."""
-        base = {"PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "HOME": "/tmp",
-                "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1"}
+        read-only host root, with the guest's /proc, /sys, /dev bound over it). Inside,
+        /dev/shm is a writable tmpfs (HOME, TMPDIR) and /dev/bt is the test share."""
+        base = {"PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "HOME": "/dev/shm",
+                "TMPDIR": "/dev/shm", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1"}
         base.update(env or {})
         envs = " ".join(_q(f"{k}={v}") for k, v in base.items())
         return f"chroot /mnt/host /usr/bin/env -i {envs} " + " ".join(_q(a) for a in argv)

@@ -185,7 +185,7 @@ def monitor_move(cfg: Config, target_mib: int = 768, cols: int = 140, rows: int 
         os.makedirs(mon)
         script = os.path.join(HERE, "screen.py")
         cmd = g.host_cmd(
-            [guest_python(), script, "--out", "/tmp/bt/mon", "--cols", str(cols),
+            [guest_python(), script, "--out", "/dev/bt/mon", "--cols", str(cols),
              "--rows", str(rows), "--ready-text", ready_text, "--timeout", "240", "--", *app],
             env={"TERM": "xterm-256color", "COLORTERM": "truecolor"},
         )
