@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Make screenshots/*.svg (and .png with rsvg-convert) from the snapshot-test scenarios.
+
+    python3 scripts/screenshots.py [--png]
+
+The scenarios live in balloontop/tui/scenarios.py, shared with tests/tui/test_snapshots.py,
+so the pictures never drift from what the tests check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+os.environ["TZ"] = "UTC"
+
+
+async def shoot(name: str, out: Path) -> Path:
+    from balloontop.tui import scenarios
+
+    scenario = scenarios.SCENARIOS[name]
+    app = scenarios.build(name, REPO / "tests" / "fixtures")
+    app.scenario_press = scenario.press
+    async with app.run_test(size=scenario.size) as pilot:
+        await scenarios.settle(pilot)
+        path = out / f"{name}.svg"
+        path.write_text(app.export_screenshot(title=f"balloontop · {name}"), encoding="utf-8")
+    return path
+
+
+def to_png(svg: Path) -> Path:
+    # rsvg-convert drops non-breaking spaces at span edges: plain spaces, preserved.
+    text = svg.read_text(encoding="utf-8").replace("&#160;", " ")
+    text = text.replace("<svg ", '<svg xml:space="preserve" ', 1)
+    tmp = svg.with_suffix(".tmp.svg")
+    tmp.write_text(text, encoding="utf-8")
+    png = svg.with_suffix(".png")
+    subprocess.run(["rsvg-convert", str(tmp), "-o", str(png)], check=True)
+    tmp.unlink()
+    return png
+
+
+def main() -> int:
+    from balloontop.tui import scenarios
+
+    out = REPO / "screenshots"
+    out.mkdir(exist_ok=True)
+    want_png = "--png" in sys.argv
+    if want_png and shutil.which("rsvg-convert") is None:
+        print("rsvg-convert not found (apt-get install librsvg2-bin)", file=sys.stderr)
+        return 1
+    for name in scenarios.SCENARIOS:
+        svg = asyncio.run(shoot(name, out))
+        print(svg.relative_to(REPO))
+        if want_png:
+            print(to_png(svg).relative_to(REPO))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
