@@ -159,6 +159,8 @@ def whatif_effects(device: VirtioDevice, what_if: set[int] | frozenset[int]) -> 
             if decoded.known:
                 verb = "would be used" if on else "would no longer be used"
                 text = f"{decoded.meaning} -- {verb}"
+            elif decoded.kind == "device-specific":
+                text = "what it does depends on the device type (none given)"
             else:
                 text = f"no table says what it does ({bit_range(bit)})"
         lines.append(head + text)
@@ -183,6 +185,8 @@ def _balloon_effect(device: VirtioDevice, bit: int, on: bool, what_if: set[int] 
         else:
             why = ("ballooned memory would be removed from MemTotal (MemTotal shrinks as the balloon "
                    "inflates), and the guest would not give pages back when it runs out of memory")
+        if now is None:  # no features file: the monitor cannot tell the mode today
+            return f"accounting would be {then} (today unknown: features not readable): {why}"
         return f"accounting would change from {now} to {then}: {why}"
     if bit == BALLOON_F_STATS_VQ:
         return ("the host would receive memory statistics from the guest (stats virtqueue)" if on else
@@ -244,7 +248,8 @@ def explain(device: VirtioDevice, bit: int, what_if: set[int] | frozenset[int] |
         if effects:
             # The user's own change comes first: at 80x24 the panel shows about 8 lines.
             toggled = " ".join(f"{'+' if b in what_if else '-'}{b}" for b in sorted(actual ^ set(what_if)))
-            head = [f"[b $primary]what-if[/] ({toggled}; hypothetical, nothing is written; r resets):"]
+            mask = f"0x{sum(1 << b for b in what_if):x}"
+            head = [f"[b $primary]what-if[/] {toggled} = {mask} (hypothetical, nothing is written; r resets):"]
             head += [f"  {escape(e)}" for e in effects]
             lines = head + [""] + lines
         else:
@@ -520,8 +525,8 @@ class FeatureDecoderScreen(Screen):
         listing.clear_options()
         for device in self.devices:
             driver = device.driver or ("pasted value" if device.instance == PASTED else "no driver")
-            if len(driver) > 15:  # the list is 16 cells wide inside at 80 columns
-                driver = driver[:14] + ("…" if self.glyphs is UNICODE_GLYPHS else "~")
+            if len(driver) > 14:  # the list is 16 cells wide inside at 80 columns, 2 of indent
+                driver = driver[:13] + ("…" if self.glyphs is UNICODE_GLYPHS else "~")
             prompt = Text(device_label(device)[:16])
             prompt.append("\n  " + driver, "dim")
             listing.add_option(Option(prompt, id=device.instance))

@@ -378,3 +378,53 @@ def test_snapshot_of_the_grid(snap_compare):
     """The devguest balloon at 120x40 with the cursor on bit 7 and bit 2 toggled off."""
     app = make_app()
     assert snap_compare(app, terminal_size=(120, 40), press=["l", "l", "space", *["l"] * 5])
+
+
+def test_click_on_a_cell_moves_the_cursor_and_hex_is_shown():
+    async def go():
+        app = make_app()
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            g = grid(app)
+            assert app.screen.query_one("#fd-gridbox").border_subtitle == "0x1000000a6"
+            assert g.bit_at(BitGrid.glyph_x(5), 1) == 5
+            assert g.bit_at(BitGrid.glyph_x(8), 2) == 40
+            assert g.bit_at(1, 1) is None and g.bit_at(BitGrid.glyph_x(0), 0) is None
+            await pilot.click(BitGrid, offset=(BitGrid.glyph_x(2), 1))
+            assert g.cursor == 2
+            assert "VIRTIO_BALLOON_F_DEFLATE_ON_OOM" in detail(app)
+            await pilot.click(BitGrid, offset=(BitGrid.glyph_x(0), 2))
+            assert g.cursor == 32
+
+    run(go())
+
+
+def test_decode_command_opens_the_decoder_on_a_terminal(monkeypatch):
+    """``balloontop decode`` alone: the app on a terminal, the one-line usage error otherwise."""
+    import sys
+
+    from balloontop import cli
+
+    opened = []
+    monkeypatch.setattr(FeatureDecoderApp, "run", lambda self: opened.append(self))
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    assert cli.main(["decode", "--root", str(DEVGUEST), "--device", "net"]) == 0
+    [app] = opened
+    devices_, selected, root, _glyphs, device = app._screen_args
+    assert [d.instance for d in devices_] == ["virtio0", "virtio1", "virtio2", "virtio3", "virtio4"]
+    assert root == str(DEVGUEST) and device == "net" and selected is None
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: False)
+    assert cli.main(["decode", "--root", str(DEVGUEST)]) == 2
+    assert len(opened) == 1
+
+
+def test_whatif_without_features_or_device_type_says_so():
+    from dataclasses import replace
+
+    balloon = next(d for d in devices(DEVGUEST) if d.device_id == 5)
+    unreadable = replace(balloon, features=None)
+    [line] = whatif_effects(unreadable, {2})
+    assert "accounting would be used (today unknown" in line
+    untyped = pasted_device("1,2", "")
+    [line] = whatif_effects(untyped, {1})
+    assert "depends on the device type" in line
