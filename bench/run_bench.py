@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Interleaved A B A B benchmark of balloontop against textual_baseline.py --per-line.
+
+    python3 bench/run_bench.py /work/shared/tools/tuimeter.py [--reps 3] [--seconds 30]
+
+Each repetition runs balloontop (120x40, 1 s refresh, full default screen, ready when
+``virtio0`` is on screen) then the baseline (ready on ``MemTotal``), through tuimeter.py,
+and prints the medians and ratios as a Markdown table. Then an in-process benchmark:
+graph frame build time (plotext, off the UI thread) and UI-thread time per tick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def meter(tuimeter: str, seconds: float, ready: str, command: list[str]) -> dict:
+    out = subprocess.run(
+        [sys.executable, tuimeter, "--json", "--cols", "120", "--rows", "40",
+         "--seconds", str(seconds), "--ready-text", ready, "--", *command],
+        capture_output=True, text=True, check=True)
+    d = json.loads(out.stdout.strip().splitlines()[-1])
+    return {"first_frame_s": d["first_frame_s"], "cpu_pct": d["window"]["cpu_pct_one_core"],
+            "bytes_per_s": d["window"]["bytes_per_s"], "peak_rss_mb": d["peak_rss_tree_mb"]}
+
+
+def in_process(ticks: int = 20) -> dict:
+    sys.path.insert(0, str(REPO))
+    from balloontop.tui.app import make_app
+
+    async def go():
+        app = make_app(root="/")
+        async with app.run_test(size=(120, 40)) as pilot:
+            while app.tick_count < ticks:
+                await pilot.pause(0.2)
+            return list(app.graph_ms), list(app.ui_ms)
+
+    graph, ui = asyncio.run(go())
+    from balloontop.tui.graph import GraphBuilder
+    import math
+    builder = GraphBuilder()
+    times = [float(i) for i in range(300)]
+    series = {"balloon": [512 * 1024 * (1 + math.sin(i / 30)) for i in range(300)],
+              "MemTotal": [2048 * 1024.0] * 300, "MemAvailable": [900 * 1024.0] * 300}
+    builds = []
+    for _ in range(20):
+        builds.append(builder.build(times, series, 299, 60, 58, 18, {}).build_ms)
+    return {"graph_build_ms_median": statistics.median(builds),
+            "graph_build_ms_live_median": statistics.median(graph) if graph else None,
+            "ui_ms_per_tick_median": statistics.median(ui[2:] or ui),
+            "ui_ms_per_tick_p90": sorted(ui)[int(len(ui) * 0.9) - 1] if ui else None}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("tuimeter")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--seconds", type=float, default=30)
+    args = ap.parse_args()
+    baseline = str(Path(args.tuimeter).with_name("textual_baseline.py"))
+    a, b = [], []
+    for rep in range(args.reps):
+        a.append(meter(args.tuimeter, args.seconds, "virtio0", ["balloontop"]))
+        b.append(meter(args.tuimeter, args.seconds, "MemTotal",
+                       [sys.executable, baseline, "--per-line"]))
+        print(f"rep {rep + 1}: balloontop {a[-1]}  baseline {b[-1]}", file=sys.stderr)
+    print("| metric | balloontop | baseline --per-line | ratio | target |")
+    print("|---|---|---|---|---|")
+    targets = {"first_frame_s": "<= 1.1x", "cpu_pct": "<= 1.5x", "bytes_per_s": "<= 900 B/s",
+               "peak_rss_mb": "<= 1.3x"}
+    for key in ("first_frame_s", "cpu_pct", "bytes_per_s", "peak_rss_mb"):
+        ma = statistics.median(r[key] for r in a)
+        mb = statistics.median(r[key] for r in b)
+        print(f"| {key} | {ma:.2f} | {mb:.2f} | {ma / mb:.2f}x | {targets[key]} |")
+    print()
+    print(json.dumps(in_process(), indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
