@@ -34,8 +34,14 @@ def res(request, vm_config) -> scenario.Result:
 
 
 def _fmt(res: scenario.Result, problems: list[str]) -> str:
-    return (f"{res.config.id} ({res.kernel.kver}):\n  " + "\n  ".join(problems)
-            + "\n\n" + scenario.results_table([res]) + "\n" + res.console_tail)
+    return (
+        f"{res.config.id} ({res.kernel.kver}):\n  "
+        + "\n  ".join(problems)
+        + "\n\n"
+        + scenario.results_table([res])
+        + "\n"
+        + res.console_tail
+    )
 
 
 def _driver(step: scenario.Step) -> dict:
@@ -45,10 +51,11 @@ def _driver(step: scenario.Step) -> dict:
 
 
 def test_qmp_reaches_every_target(res):
-    problems = [f"step {s.target_mib} MiB: QMP actual {s.actual_bytes} (after {s.actual_after_bytes})"
-                for s in res.steps
-                if s.actual_bytes != s.target_mib * scenario.MiB
-                or s.actual_after_bytes != s.actual_bytes]
+    problems = [
+        f"step {s.target_mib} MiB: QMP actual {s.actual_bytes} (after {s.actual_after_bytes})"
+        for s in res.steps
+        if s.actual_bytes != s.target_mib * scenario.MiB or s.actual_after_bytes != s.actual_bytes
+    ]
     assert not problems, _fmt(res, problems)
 
 
@@ -58,14 +65,15 @@ def test_snapshot_json_runs_in_the_guest(res):
         if s.snapshot_rc != 0 or not s.snapshot:
             problems.append(f"step {s.target_mib}: rc={s.snapshot_rc} err={s.snapshot_err!r}")
             continue
-        for key in ("schema", "time", "root", "system", "meminfo", "vmstat", "balloon",
-                    "drivers", "virtio_devices"):
+        for key in ("schema", "time", "root", "system", "meminfo", "vmstat", "balloon", "drivers", "virtio_devices"):
             if key not in s.snapshot:
                 problems.append(f"step {s.target_mib}: no top-level {key!r}")
         system = s.snapshot.get("system") or {}
         if system.get("mem_total_kib") != s.meminfo.get("MemTotal"):
-            problems.append(f"step {s.target_mib}: system.mem_total_kib "
-                            f"{system.get('mem_total_kib')} != MemTotal {s.meminfo.get('MemTotal')}")
+            problems.append(
+                f"step {s.target_mib}: system.mem_total_kib "
+                f"{system.get('mem_total_kib')} != MemTotal {s.meminfo.get('MemTotal')}"
+            )
         if system.get("kernel") != res.kernel.kver:
             problems.append(f"system.kernel {system.get('kernel')!r} != {res.kernel.kver!r}")
         d = s.driver()
@@ -92,12 +100,16 @@ def test_balloon_size_matches_qmp(res):
                 continue
             if has_line:  # 6.18+: the kernel's own count
                 if src != "meminfo:Balloon" or exact is not True or got != want:
-                    problems.append(f"step {s.target_mib}: {what}={got} source={src} exact={exact}"
-                                    f", want exactly {want} from meminfo:Balloon")
+                    problems.append(
+                        f"step {s.target_mib}: {what}={got} source={src} exact={exact}"
+                        f", want exactly {want} from meminfo:Balloon"
+                    )
             else:  # 6.1: derived from the cumulative vmstat counters
                 if src != "vmstat:inflate-deflate" or abs(got - want) > BATCH_KIB:
-                    problems.append(f"step {s.target_mib}: {what}={got} source={src}, want {want}"
-                                    f" ± {BATCH_KIB} from vmstat:inflate-deflate")
+                    problems.append(
+                        f"step {s.target_mib}: {what}={got} source={src}, want {want}"
+                        f" ± {BATCH_KIB} from vmstat:inflate-deflate"
+                    )
     assert not problems, _fmt(res, problems)
 
 
@@ -116,8 +128,11 @@ def test_kernel_counters_match_qmp(res):
 
 def test_accounting_follows_deflate_on_oom(res):
     want = "used" if res.config.deflate_on_oom else "total"
-    problems = [f"step {s.target_mib}: accounting={_driver(s).get('accounting')!r}, want {want!r}"
-                for s in res.steps if _driver(s).get("accounting") != want]
+    problems = [
+        f"step {s.target_mib}: accounting={_driver(s).get('accounting')!r}, want {want!r}"
+        for s in res.steps
+        if _driver(s).get("accounting") != want
+    ]
     assert not problems, _fmt(res, problems)
 
 
@@ -154,11 +169,15 @@ def test_features_match_device_options(res):
         if feats.get("raw") != raw:
             problems.append(f"step {s.target_mib}: features.raw {feats.get('raw')!r} != sysfs {raw!r}")
         bits = _bits(feats)
-        for bit, on in ((FEATURE_DEFLATE_ON_OOM, res.config.deflate_on_oom),
-                        (FEATURE_FREE_PAGE_REPORTING, res.config.free_page_reporting)):
-            if (raw[bit:bit + 1] == "1") != on:
-                problems.append(f"sysfs features bit {bit} is {raw[bit:bit + 1]!r}, device option {on}")
+        for bit, on in (
+            (FEATURE_DEFLATE_ON_OOM, res.config.deflate_on_oom),
+            (FEATURE_FREE_PAGE_REPORTING, res.config.free_page_reporting),
+        ):
+            if (raw[bit : bit + 1] == "1") != on:
+                problems.append(f"sysfs features bit {bit} is {raw[bit : bit + 1]!r}, device option {on}")
             if (bit in bits) != on:
-                problems.append(f"step {s.target_mib}: balloontop features bit {bit} "
-                                f"{'missing' if on else 'present'} ({sorted(bits)})")
+                problems.append(
+                    f"step {s.target_mib}: balloontop features bit {bit} "
+                    f"{'missing' if on else 'present'} ({sorted(bits)})"
+                )
     assert not problems, _fmt(res, problems)

@@ -54,9 +54,7 @@ def _read_module(path: str) -> bytes:
         except ImportError:
             if not shutil.which("zstd"):
                 raise RuntimeError("need the 'zstd' binary or module for .ko.zst") from None
-            return subprocess.run(
-                ["zstd", "-dc"], input=data, check=True, stdout=subprocess.PIPE
-            ).stdout
+            return subprocess.run(["zstd", "-dc"], input=data, check=True, stdout=subprocess.PIPE).stdout
     return data
 
 
@@ -68,9 +66,7 @@ def modinfo(elf: bytes) -> dict[str, list[str]]:
     e_shentsize, e_shnum, e_shstrndx = struct.unpack_from("<HHH", elf, 0x3A)
     secs = []
     for i in range(e_shnum):
-        sh_name, _t, _f, _a, sh_offset, sh_size = struct.unpack_from(
-            "<IIQQQQ", elf, e_shoff + i * e_shentsize
-        )
+        sh_name, _t, _f, _a, sh_offset, sh_size = struct.unpack_from("<IIQQQQ", elf, e_shoff + i * e_shentsize)
         secs.append((sh_name, sh_offset, sh_size))
     strtab = secs[e_shstrndx]
     names = elf[strtab[1] : strtab[1] + strtab[2]]
@@ -94,7 +90,7 @@ class _Cpio:
         nameb = name.encode() + b"\0"
         nlink = 2 if (mode & 0o170000) == 0o040000 else 1
         fields = (self.ino, mode, 0, 0, nlink, 0, len(data), 0, 0, rdev[0], rdev[1], len(nameb), 0)
-        self.buf.write(("070701" + "".join("%08X" % v for v in fields)).encode() + nameb)
+        self.buf.write(("070701" + "".join(f"{v:08X}" for v in fields)).encode() + nameb)
         self.buf.write(b"\0" * ((4 - (110 + len(nameb)) % 4) % 4))
         self.buf.write(data)
         self.buf.write(b"\0" * ((4 - len(data) % 4) % 4))
@@ -131,8 +127,24 @@ def build(moddir: str, out: str, busybox: str, modules=MODULES, init: str = INIT
     for m in modules:
         visit(m)
     c = _Cpio()
-    for d in ("bin", "dev", "proc", "sys", "tmp", "mnt", "mnt/bt", "mnt/host", "etc", "lib",
-              "lib/modules", "root", "sbin", "usr", "usr/bin", "usr/sbin"):
+    for d in (
+        "bin",
+        "dev",
+        "proc",
+        "sys",
+        "tmp",
+        "mnt",
+        "mnt/bt",
+        "mnt/host",
+        "etc",
+        "lib",
+        "lib/modules",
+        "root",
+        "sbin",
+        "usr",
+        "usr/bin",
+        "usr/sbin",
+    ):
         c.add(d, 0o040755)
     c.add("dev/console", 0o020600, rdev=(5, 1))
     c.add("dev/null", 0o020666, rdev=(1, 3))

@@ -107,8 +107,12 @@ def _short(cmd: list[str]) -> str:
 def _run(cmd: list[str], cwd: str | None = None, timeout: float = 900) -> str:
     try:
         p = subprocess.run(
-            cmd, cwd=cwd, timeout=timeout, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True, env={**os.environ, "LC_ALL": "C", "DEBIAN_FRONTEND": "noninteractive"},
+            cmd,
+            cwd=cwd,
+            timeout=timeout,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "LC_ALL": "C", "DEBIAN_FRONTEND": "noninteractive"},
         )
     except FileNotFoundError as exc:
         raise Unavailable(f"{cmd[0]} not found ({exc})") from None
@@ -136,16 +140,28 @@ class Apt:
     def _opts(self) -> list[str]:
         d = self.dir
         return [
-            "-o", f"Dir::Etc::sourcelist={self.sources}",
-            "-o", "Dir::Etc::sourceparts=-",
-            "-o", f"Dir::Etc::preferences={d}/etc/preferences",
-            "-o", f"Dir::Etc::preferencesparts={d}/etc/preferences.d",
-            "-o", f"Dir::State::Lists={d}/lists",
-            "-o", f"Dir::Cache={d}",
-            "-o", "Dir::Cache::pkgcache=", "-o", "Dir::Cache::srcpkgcache=",
-            "-o", "APT::Default-Release=",
-            "-o", "Acquire::Languages=none",
-            "-o", "Acquire::Retries=3",
+            "-o",
+            f"Dir::Etc::sourcelist={self.sources}",
+            "-o",
+            "Dir::Etc::sourceparts=-",
+            "-o",
+            f"Dir::Etc::preferences={d}/etc/preferences",
+            "-o",
+            f"Dir::Etc::preferencesparts={d}/etc/preferences.d",
+            "-o",
+            f"Dir::State::Lists={d}/lists",
+            "-o",
+            f"Dir::Cache={d}",
+            "-o",
+            "Dir::Cache::pkgcache=",
+            "-o",
+            "Dir::Cache::srcpkgcache=",
+            "-o",
+            "APT::Default-Release=",
+            "-o",
+            "Acquire::Languages=none",
+            "-o",
+            "Acquire::Retries=3",
         ]
 
     def update(self) -> None:
@@ -208,8 +224,12 @@ def _resolve(apt: Apt, cache: str) -> dict:
         if not image:
             raise Unavailable(f"linux-image-amd64 in {apt.suite} depends on no image: {meta}")
         info = apt.show(image)
-        res = {"meta_version": meta.get("Version"), "package": image,
-               "version": info.get("Version"), "resolved_at": time.time()}
+        res = {
+            "meta_version": meta.get("Version"),
+            "package": image,
+            "version": info.get("Version"),
+            "resolved_at": time.time(),
+        }
         with open(store, "w") as f:
             json.dump(res, f, indent=1)
         return res
@@ -260,17 +280,23 @@ def kernel(suite: str, cache: str | None = None) -> Kernel:
             os.replace(tmp, dest)
         # /boot/vmlinuz-<kver> (<= 6.x packages) or /usr/lib/modules/<kver>/vmlinuz (split
         # linux-binary-* packages)
-        found = [(os.path.basename(v)[len("vmlinuz-") :], v)
-                 for v in glob.glob(os.path.join(dest, "boot", "vmlinuz-*"))]
-        found += [(os.path.basename(os.path.dirname(v)), v)
-                  for v in glob.glob(os.path.join(dest, "*lib", "modules", "*", "vmlinuz"))
-                  + glob.glob(os.path.join(dest, "usr", "lib", "modules", "*", "vmlinuz"))]
+        found = [
+            (os.path.basename(v)[len("vmlinuz-") :], v) for v in glob.glob(os.path.join(dest, "boot", "vmlinuz-*"))
+        ]
+        found += [
+            (os.path.basename(os.path.dirname(v)), v)
+            for v in glob.glob(os.path.join(dest, "*lib", "modules", "*", "vmlinuz"))
+            + glob.glob(os.path.join(dest, "usr", "lib", "modules", "*", "vmlinuz"))
+        ]
         if not found:
             raise Unavailable(f"{pkg} {version} (and its linux-binary-*) ship no vmlinuz")
         kver, vmlinuz = sorted(found)[-1]
         moddir = next(
-            (m for m in (os.path.join(dest, p, "modules", kver) for p in ("lib", "usr/lib"))
-             if os.path.isdir(os.path.join(m, "kernel"))),
+            (
+                m
+                for m in (os.path.join(dest, p, "modules", kver) for p in ("lib", "usr/lib"))
+                if os.path.isdir(os.path.join(m, "kernel"))
+            ),
             None,
         )
         if moddir is None:

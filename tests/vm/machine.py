@@ -28,8 +28,7 @@ def qemu_binary() -> str:
     q = os.environ.get("BALLOONTOP_VM_QEMU") or shutil.which("qemu-system-x86_64")
     if not q or not os.access(q, os.X_OK):
         raise Unavailable(
-            "qemu-system-x86_64 not found (apt-get install -y qemu-system-x86, "
-            "or set BALLOONTOP_VM_QEMU)"
+            "qemu-system-x86_64 not found (apt-get install -y qemu-system-x86, or set BALLOONTOP_VM_QEMU)"
         )
     return q
 
@@ -41,9 +40,16 @@ def guest_python() -> str:
 
 
 class Guest:
-    def __init__(self, name: str, kernel: Kernel, *, mem_mib: int = 1024,
-                 deflate_on_oom: bool = False, free_page_reporting: bool = False,
-                 accel: str | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        kernel: Kernel,
+        *,
+        mem_mib: int = 1024,
+        deflate_on_oom: bool = False,
+        free_page_reporting: bool = False,
+        accel: str | None = None,
+    ) -> None:
         self.name = name
         self.kernel = kernel
         self.mem_mib = mem_mib
@@ -68,32 +74,54 @@ class Guest:
         onoff = {True: "on", False: "off"}
         append = "console=ttyS0 panic=-1 bt.interval=0.2 bt.hostroot=hostroot"
         cmd = [
-            qemu, "-machine", "q35", "-accel", self.accel, "-m", str(self.mem_mib), "-smp", "1",
-            "-nodefaults", "-display", "none", "-no-reboot",
-            "-serial", f"file:{self.console}",
-            "-kernel", self.kernel.vmlinuz, "-initrd", self.kernel.initrd, "-append", append,
+            qemu,
+            "-machine",
+            "q35",
+            "-accel",
+            self.accel,
+            "-m",
+            str(self.mem_mib),
+            "-smp",
+            "1",
+            "-nodefaults",
+            "-display",
+            "none",
+            "-no-reboot",
+            "-serial",
+            f"file:{self.console}",
+            "-kernel",
+            self.kernel.vmlinuz,
+            "-initrd",
+            self.kernel.initrd,
+            "-append",
+            append,
             # first device: the balloon is virtio0
-            "-device", f"virtio-balloon-pci,id=balloon0,"
+            "-device",
+            f"virtio-balloon-pci,id=balloon0,"
             f"deflate-on-oom={onoff[self.deflate_on_oom]},"
             f"free-page-reporting={onoff[self.free_page_reporting]}",
-            "-virtfs", f"local,path={self.share},mount_tag=bt,security_model=none,id=bt",
-            "-virtfs", "local,path=/,mount_tag=hostroot,readonly=on,security_model=none,"
-            "id=hostroot,multidevs=remap",
-            "-qmp", f"unix:{self.sock},server=on,wait=off",
+            "-virtfs",
+            f"local,path={self.share},mount_tag=bt,security_model=none,id=bt",
+            "-virtfs",
+            "local,path=/,mount_tag=hostroot,readonly=on,security_model=none,id=hostroot,multidevs=remap",
+            "-qmp",
+            f"unix:{self.sock},server=on,wait=off",
         ]
         with open(os.path.join(self.run, "qemu.cmd"), "w") as f:
             f.write(" ".join(cmd) + "\n")
         t0 = time.monotonic()
         self.proc = subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=open(os.path.join(self.run, "qemu.out"), "w"),
-            stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=open(os.path.join(self.run, "qemu.out"), "w"),
+            stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,
         )
         _live.add(self)
         ready = os.path.join(self.share, "ready")
         while not os.path.exists(ready):
             if self.proc.poll() is not None:
-                raise RuntimeError(f"qemu exited ({self.proc.returncode}) before the guest was "
-                                   f"ready\n{self.tail()}")
+                raise RuntimeError(f"qemu exited ({self.proc.returncode}) before the guest was ready\n{self.tail()}")
             if time.monotonic() - t0 > timeout:
                 raise RuntimeError(f"guest not ready after {timeout}s\n{self.tail()}")
             time.sleep(0.1)
@@ -175,8 +203,13 @@ class Guest:
         """A shell line that runs ``argv`` with the host's userland (chroot into the
         read-only host root, with the guest's /proc, /sys, /dev bound over it). Inside,
         /dev/shm is a writable tmpfs (HOME, TMPDIR) and /dev/bt is the test share."""
-        base = {"PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "HOME": "/dev/shm",
-                "TMPDIR": "/dev/shm", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1"}
+        base = {
+            "PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
+            "HOME": "/dev/shm",
+            "TMPDIR": "/dev/shm",
+            "LANG": "C.UTF-8",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
         base.update(env or {})
         envs = " ".join(_q(f"{k}={v}") for k, v in base.items())
         return f"chroot /mnt/host /usr/bin/env -i {envs} " + " ".join(_q(a) for a in argv)

@@ -1,8 +1,8 @@
 """Minimal QMP client (stdlib only), adapted from the balloon lab.
 
-    with QMP(sock) as q:
-        q.balloon(512 * MiB)        # QMP 'balloon' takes the target in BYTES
-        q.query_balloon()           # {'actual': bytes}
+with QMP(sock) as q:
+    q.balloon(512 * MiB)        # QMP 'balloon' takes the target in BYTES
+    q.query_balloon()           # {'actual': bytes}
 """
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ screen text before and after.
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -125,8 +125,9 @@ class Result:
 def balloon_steps(cfg: Config, targets=TARGETS_MIB) -> Result:
     kern = kernels.kernel(cfg.suite)
     t_all = time.monotonic()
-    g = Guest(cfg.id, kern, mem_mib=MEM_MIB, deflate_on_oom=cfg.deflate_on_oom,
-              free_page_reporting=cfg.free_page_reporting)
+    g = Guest(
+        cfg.id, kern, mem_mib=MEM_MIB, deflate_on_oom=cfg.deflate_on_oom, free_page_reporting=cfg.free_page_reporting
+    )
     with g:
         boot_s = g.start()
         res = Result(cfg, kern, boot_s, 0.0, parse_kv(_read(os.path.join(g.share, "boot-meminfo")), ":"))
@@ -154,30 +155,42 @@ def balloon_steps(cfg: Config, targets=TARGETS_MIB) -> Result:
                 except ValueError:
                     snap = None
                 src = _read(os.path.join(h, "snapshot.rc")).strip()
-                res.steps.append(Step(
-                    target_mib=tgt, actual_bytes=actual, actual_after_bytes=after,
-                    qmp_s=None if qmp_s is None else round(qmp_s, 2),
-                    snapshot_s=round(snap_s, 2),
-                    meminfo=parse_kv(_read(os.path.join(h, "meminfo")), ":"),
-                    vmstat=parse_kv(_read(os.path.join(h, "vmstat"))),
-                    features=_read(os.path.join(h, "features")).strip(),
-                    snapshot=snap, snapshot_rc=int(src) if src.lstrip("-").isdigit() else -1,
-                    snapshot_err=_read(os.path.join(h, "snapshot.err"))[-2000:] + out[-500:],
-                ))
+                res.steps.append(
+                    Step(
+                        target_mib=tgt,
+                        actual_bytes=actual,
+                        actual_after_bytes=after,
+                        qmp_s=None if qmp_s is None else round(qmp_s, 2),
+                        snapshot_s=round(snap_s, 2),
+                        meminfo=parse_kv(_read(os.path.join(h, "meminfo")), ":"),
+                        vmstat=parse_kv(_read(os.path.join(h, "vmstat"))),
+                        features=_read(os.path.join(h, "features")).strip(),
+                        snapshot=snap,
+                        snapshot_rc=int(src) if src.lstrip("-").isdigit() else -1,
+                        snapshot_err=_read(os.path.join(h, "snapshot.err"))[-2000:] + out[-500:],
+                    )
+                )
         res.console_tail = g.tail()
     res.total_s = time.monotonic() - t_all
     return res
 
 
-def monitor_move(cfg: Config, target_mib: int = 768, cols: int = 140, rows: int = 45,
-                 app: list[str] | None = None, ready_text: str = "virtio0",
-                 shows_move=None) -> Result:
+def monitor_move(
+    cfg: Config,
+    target_mib: int = 768,
+    cols: int = 140,
+    rows: int = 45,
+    app: list[str] | None = None,
+    ready_text: str = "virtio0",
+    shows_move=None,
+) -> Result:
     """Run the Textual monitor in the guest on a pty; move the balloon once."""
     app = app or [guest_python(), "-m", "balloontop", "--root", "/"]
     kern = kernels.kernel(cfg.suite)
     t_all = time.monotonic()
-    g = Guest(cfg.id, kern, mem_mib=MEM_MIB, deflate_on_oom=cfg.deflate_on_oom,
-              free_page_reporting=cfg.free_page_reporting)
+    g = Guest(
+        cfg.id, kern, mem_mib=MEM_MIB, deflate_on_oom=cfg.deflate_on_oom, free_page_reporting=cfg.free_page_reporting
+    )
     with g:
         boot_s = g.start()
         res = Result(cfg, kern, boot_s, 0.0, parse_kv(_read(os.path.join(g.share, "boot-meminfo")), ":"))
@@ -185,8 +198,22 @@ def monitor_move(cfg: Config, target_mib: int = 768, cols: int = 140, rows: int 
         os.makedirs(mon)
         script = os.path.join(HERE, "screen.py")
         cmd = g.host_cmd(
-            [guest_python(), script, "--out", "/dev/bt/mon", "--cols", str(cols),
-             "--rows", str(rows), "--ready-text", ready_text, "--timeout", "240", "--", *app],
+            [
+                guest_python(),
+                script,
+                "--out",
+                "/dev/bt/mon",
+                "--cols",
+                str(cols),
+                "--rows",
+                str(rows),
+                "--ready-text",
+                ready_text,
+                "--timeout",
+                "240",
+                "--",
+                *app,
+            ],
             env={"TERM": "xterm-256color", "COLORTERM": "truecolor"},
         )
         ident = g.sh_start(cmd)
@@ -246,8 +273,7 @@ class Pool:
         with self.lock:
             if cfg not in self.futures:
                 if cfg.kind == "monitor":
-                    self.futures[cfg] = self.ex.submit(monitor_move, cfg,
-                                                       shows_move=monitor_shows_move)
+                    self.futures[cfg] = self.ex.submit(monitor_move, cfg, shows_move=monitor_shows_move)
                 else:
                     self.futures[cfg] = self.ex.submit(balloon_steps, cfg)
             return self.futures[cfg]
@@ -281,13 +307,11 @@ def results_table(results: list[Result], wall_s: float | None = None) -> str:
             feats = d.get("features") or {}
             bits = feats.get("bits")
             if isinstance(bits, list):
-                bits = ",".join(str(x.get("bit", x)) if isinstance(x, dict) else str(x)
-                                for x in bits)
+                bits = ",".join(str(x.get("bit", x)) if isinstance(x, dict) else str(x) for x in bits)
             derived = None
             if "balloon_inflate" in s.vmstat:
                 derived = 4 * (s.vmstat["balloon_inflate"] - s.vmstat.get("balloon_deflate", 0))
-            step = f"{s.target_mib}" + (" (again)" if i and s.target_mib in
-                                        [x.target_mib for x in r.steps[:i]] else "")
+            step = f"{s.target_mib}" + (" (again)" if i and s.target_mib in [x.target_mib for x in r.steps[:i]] else "")
             lines.append(
                 f"| {r.kernel.kver} | {'on' if r.config.deflate_on_oom else 'off'} "
                 f"| {'on' if r.config.free_page_reporting else 'off'} | {step} "
@@ -297,8 +321,11 @@ def results_table(results: list[Result], wall_s: float | None = None) -> str:
                 f"| {d.get('accounting')} | {s.meminfo.get('MemTotal')} "
                 f"| {s.meminfo.get('Balloon', '–')} | {derived} | {bits} |"
             )
-    timing = ["", "| guest | kernel | boot s | scenario s | steps: QMP settle s / in-guest snapshot s |",
-              "|---|---|---|---|---|"]
+    timing = [
+        "",
+        "| guest | kernel | boot s | scenario s | steps: QMP settle s / in-guest snapshot s |",
+        "|---|---|---|---|---|",
+    ]
     for r in results:
         st = " · ".join(f"{s.qmp_s}/{s.snapshot_s}" for s in r.steps)
         if r.config.kind == "monitor":
@@ -322,9 +349,7 @@ def write_results(results: list[Result], wall_s: float | None) -> str | None:
 # ---------------------------------------------------------------------- screen text
 # What the monitor's screen must show after the 1024 -> 768 MiB move: 256 MiB inflated,
 # in whatever unit the monitor picks.
-_MOVE_RE = re.compile(
-    r"(?<![\d.])(?:256(?:\.0+)?\s?M(?:i?B)?|262[, ]?144\s?(?:KiB|kB|K)?|0\.25\s?G(?:i?B)?)(?![\d.])"
-)
+_MOVE_RE = re.compile(r"(?<![\d.])(?:256(?:\.0+)?\s?M(?:i?B)?|262[, ]?144\s?(?:KiB|kB|K)?|0\.25\s?G(?:i?B)?)(?![\d.])")
 _TOP_LEFT = "╭┌┏╔┍┎╓╒▛▗▄▐▕▏│┃║"
 _TOP_RIGHT = "╮┐┓╗┑┒╖╕▜▖▄▌▕▏│┃║"
 _BOTTOM = "╰└┗╚┕┖╙╘▙▝▀▐▕▏"
@@ -369,8 +394,7 @@ def log_lines(screen: str) -> list[str]:
 
 
 def log_shows_move(screen: str) -> bool:
-    return any(re.search(r"inflat|balloon|→|->", ln, re.I) and shows_size(ln)
-               for ln in log_lines(screen))
+    return any(re.search(r"inflat|balloon|→|->", ln, re.I) and shows_size(ln) for ln in log_lines(screen))
 
 
 def monitor_shows_move(screen: str) -> bool:

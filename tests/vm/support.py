@@ -31,8 +31,7 @@ def in_ci() -> bool:
 def missing(reason: str) -> None:
     """A prerequisite is missing: fail under CI=true, skip elsewhere."""
     if in_ci():
-        pytest.fail(f"CI=true and a real-guest prerequisite is missing: {reason}",
-                    pytrace=False)
+        pytest.fail(f"CI=true and a real-guest prerequisite is missing: {reason}", pytrace=False)
     pytest.skip(reason)
 
 
@@ -43,14 +42,12 @@ def selected(config: pytest.Config) -> bool:
 
 def check_host() -> None:
     if platform.system() != "Linux" or platform.machine() not in ("x86_64", "AMD64"):
-        missing(f"real-guest tests need an x86_64 Linux host, not {platform.system()} "
-                f"{platform.machine()}")
+        missing(f"real-guest tests need an x86_64 Linux host, not {platform.system()} {platform.machine()}")
     for tool in ("dpkg", "apt-get", "apt-cache"):
         if not shutil.which(tool):
             missing(f"{tool} not found: the kernels come from Debian packages")
     if not os.path.exists("/usr/share/keyrings/debian-archive-keyring.gpg"):
-        missing("/usr/share/keyrings/debian-archive-keyring.gpg missing "
-                "(apt-get install debian-archive-keyring)")
+        missing("/usr/share/keyrings/debian-archive-keyring.gpg missing (apt-get install debian-archive-keyring)")
     from .machine import qemu_binary
 
     try:
@@ -74,8 +71,7 @@ def monitor_ok(request: pytest.FixtureRequest) -> bool:
 def result(request: pytest.FixtureRequest, cfg: scenario.Config) -> scenario.Result:
     global _pool, _t0
     if not selected(request.config):
-        pytest.skip("real-guest test (boots QEMU guests, minutes): "
-                    "run with `python3 -m pytest -m vm`")
+        pytest.skip("real-guest test (boots QEMU guests, minutes): run with `python3 -m pytest -m vm`")
     check_host()
     if _pool is None:
         _pool = scenario.Pool()
