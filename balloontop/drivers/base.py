@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from ..model import Stat, StatSpec, VirtioDevice, frozen_map
-from ..rootfs import Root
+from ..model import Accounting, DriverReading, Stat, StatSpec, VirtioDevice, frozen_map
+from ..rootfs import ReadError, Root
 
 DEBUGFS = "sys/kernel/debug"
 MOUNT_DEBUGFS = "mount -t debugfs none /sys/kernel/debug"
@@ -61,6 +61,36 @@ def debugfs_warning(state: DebugfsState, file: str, why: str) -> str | None:
     if state == "no-permission":
         return f"debugfs is readable only by root, so {why}: run balloontop as root"
     return None
+
+
+def debugfs_problem(ctx: ReadContext, file: str, why: str, error: ReadError | None, needs: str = "") -> str | None:
+    """Why the driver's debugfs ``file`` was not read, and what to do, in one line."""
+    note = debugfs_warning(ctx.debugfs, file, why)
+    if note is None and error is not None:
+        note = f"/sys/kernel/debug/{file}: {error.detail}{f' ({needs})' if needs else ''}"
+    return note
+
+
+def own_reading(
+    name: str,
+    instance: str,
+    inflated_kib: int | None,
+    source: str,
+    accounting: Accounting,
+    stats: Mapping[str, Stat],
+    warnings: list[str] | tuple[str, ...],
+) -> DriverReading:
+    """A reading from the driver's own file: exact when the size was read, else no source."""
+    return DriverReading(
+        driver=name,
+        instance=instance,
+        inflated_kib=inflated_kib,
+        source=source if inflated_kib is not None else None,
+        exact=inflated_kib is not None,
+        accounting=accounting,
+        stats=stats,
+        warnings=tuple(warnings),
+    )
 
 
 def make_stats(specs: Mapping[str, StatSpec], values: Mapping[str, object]) -> Mapping[str, Stat]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..model import DriverReading, StatSpec
 from ..parsers.debugfs import parse_hv_balloon
-from .base import DEBUGFS, ReadContext, debugfs_warning, make_stats
+from .base import DEBUGFS, ReadContext, debugfs_problem, make_stats, own_reading
 
 NAME = "hv_balloon"
 INSTANCE = "hv-balloon"
@@ -47,7 +47,7 @@ def read(ctx: ReadContext) -> list[DriverReading]:
         return []
     warnings: list[str] = []
     values: dict[str, object] = {"Balloon": ctx.meminfo.get("Balloon")}
-    inflated = source = None
+    inflated = None
     text, error = ctx.root.read_text(f"{DEBUGFS}/{DEBUGFS_FILE}")
     if text is not None:
         fields, problems = parse_hv_balloon(text)
@@ -58,23 +58,10 @@ def read(ctx: ReadContext) -> list[DriverReading]:
         pages = fields.get("pages_ballooned")
         page_size = fields.get("page_size", HV_PAGE)
         if isinstance(pages, int) and isinstance(page_size, int):
-            inflated, source = pages * page_size // 1024, "debugfs:hv-balloon"
+            inflated = pages * page_size // 1024
     else:
         why = "the driver's own figures (pages ballooned, committed, hot-added) are not shown"
-        note = debugfs_warning(ctx.debugfs, DEBUGFS_FILE, why)
-        if note is None and error is not None:
-            note = f"/sys/kernel/debug/{DEBUGFS_FILE}: {error.detail} (needs Linux >= 6.0 with CONFIG_DEBUG_FS)"
+        note = debugfs_problem(ctx, DEBUGFS_FILE, why, error, "needs Linux >= 6.0 with CONFIG_DEBUG_FS")
         if note:
             warnings.append(note)
-    return [
-        DriverReading(
-            driver=NAME,
-            instance=INSTANCE,
-            inflated_kib=inflated,
-            source=source,
-            exact=inflated is not None,
-            accounting="total",
-            stats=make_stats(STATS, values),
-            warnings=tuple(warnings),
-        )
-    ]
+    return [own_reading(NAME, INSTANCE, inflated, "debugfs:hv-balloon", "total", make_stats(STATS, values), warnings)]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..model import DriverReading, StatSpec
 from ..parsers.sysfs import parse_value
-from .base import ReadContext, make_stats
+from .base import ReadContext, make_stats, own_reading
 
 NAME = "pseries_cmm"
 INSTANCE = "cmm0"
@@ -32,15 +32,4 @@ def read(ctx: ReadContext) -> list[DriverReading]:
     values = {name: parse_value(ctx.root.text(f"{DIRECTORY}/{name}")) for name in STATS}
     inflated = values["loaned_kb"]
     warnings = () if inflated is not None else ("cmm0/loaned_kb unreadable: balloon size unknown",)
-    return [
-        DriverReading(
-            driver=NAME,
-            instance=INSTANCE,
-            inflated_kib=inflated,
-            source="sysfs:cmm" if inflated is not None else None,
-            exact=inflated is not None,
-            accounting="total",
-            stats=make_stats(STATS, values),
-            warnings=warnings,
-        )
-    ]
+    return [own_reading(NAME, INSTANCE, inflated, "sysfs:cmm", "total", make_stats(STATS, values), warnings)]

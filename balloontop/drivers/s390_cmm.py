@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..model import DriverReading, StatSpec
 from ..parsers.sysfs import parse_pair, parse_value
-from .base import ReadContext, make_stats
+from .base import ReadContext, make_stats, own_reading
 
 NAME = "s390_cmm"
 INSTANCE = "cmm"
@@ -41,15 +41,4 @@ def read(ctx: ReadContext) -> list[DriverReading]:
     pages, timed = values["cmm_pages"], values["cmm_timed_pages"]
     inflated = (pages + (timed or 0)) * PAGE_KIB if pages is not None else None
     warnings = () if inflated is not None else ("cmm_pages unreadable: balloon size unknown",)
-    return [
-        DriverReading(
-            driver=NAME,
-            instance=INSTANCE,
-            inflated_kib=inflated,
-            source="sysctl:cmm" if inflated is not None else None,
-            exact=inflated is not None,
-            accounting="used",
-            stats=make_stats(STATS, values),
-            warnings=warnings,
-        )
-    ]
+    return [own_reading(NAME, INSTANCE, inflated, "sysctl:cmm", "used", make_stats(STATS, values), warnings)]

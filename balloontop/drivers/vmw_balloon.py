@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..model import DriverReading, StatSpec
 from ..parsers.debugfs import parse_vmmemctl
-from .base import DEBUGFS, ReadContext, debugfs_warning, make_stats
+from .base import DEBUGFS, ReadContext, debugfs_problem, make_stats, own_reading
 
 NAME = "vmw_balloon"
 INSTANCE = "vmmemctl"
@@ -60,7 +60,7 @@ def read(ctx: ReadContext) -> list[DriverReading]:
         "balloon_inflate": ctx.vmstat.get("balloon_inflate"),
         "balloon_deflate": ctx.vmstat.get("balloon_deflate"),
     }
-    inflated = source = None
+    inflated = None
     text, error = ctx.root.read_text(f"{DEBUGFS}/{DEBUGFS_FILE}")
     if text is not None:
         fields, problems = parse_vmmemctl(text)
@@ -68,7 +68,7 @@ def read(ctx: ReadContext) -> list[DriverReading]:
         values.update({k: v for k, v in fields.items() if k != "format"})
         current = fields.get("current")
         if isinstance(current, int):
-            inflated, source = current * FRAME_KIB, "debugfs:vmmemctl"
+            inflated = current * FRAME_KIB
             if balloon is not None and balloon < inflated:
                 warnings.append(
                     f"Balloon: in /proc/meminfo shows {(inflated - balloon) // 1024} MiB less than "
@@ -76,20 +76,7 @@ def read(ctx: ReadContext) -> list[DriverReading]:
                 )
     else:
         why = "the complete balloon size (with 2 MiB pages) and the host's target are not shown"
-        note = debugfs_warning(ctx.debugfs, DEBUGFS_FILE, why)
-        if note is None and error is not None:
-            note = f"/sys/kernel/debug/{DEBUGFS_FILE}: {error.detail}"
+        note = debugfs_problem(ctx, DEBUGFS_FILE, why, error)
         if note:
             warnings.append(note)
-    return [
-        DriverReading(
-            driver=NAME,
-            instance=INSTANCE,
-            inflated_kib=inflated,
-            source=source,
-            exact=inflated is not None,
-            accounting="used",
-            stats=make_stats(STATS, values),
-            warnings=tuple(warnings),
-        )
-    ]
+    return [own_reading(NAME, INSTANCE, inflated, "debugfs:vmmemctl", "used", make_stats(STATS, values), warnings)]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from ..model import DriverReading, StatSpec
 from ..parsers import parse_int
 from ..parsers.sysfs import parse_value
-from .base import ReadContext, make_stats
+from .base import ReadContext, make_stats, own_reading
 
 NAME = "xen_balloon"
 INSTANCE = "xen_memory0"
@@ -71,15 +71,4 @@ def read(ctx: ReadContext) -> list[DriverReading]:
     inflated = low + (high or 0) if low is not None else None
     if inflated is None:
         warnings.append("xen_memory0/info/low_kb unreadable: balloon size unknown")
-    return [
-        DriverReading(
-            driver=NAME,
-            instance=INSTANCE,
-            inflated_kib=inflated,
-            source="sysfs:xen_memory" if inflated is not None else None,
-            exact=inflated is not None,
-            accounting="total",
-            stats=make_stats(STATS, values),
-            warnings=tuple(warnings),
-        )
-    ]
+    return [own_reading(NAME, INSTANCE, inflated, "sysfs:xen_memory", "total", make_stats(STATS, values), warnings)]
