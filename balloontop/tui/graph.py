@@ -75,22 +75,53 @@ def window_ticks(window_s: float) -> tuple[list[float], list[str]]:
 
 
 def _import_plotext():
-    """Import plotext without building its interactive documentation.
+    """The three plotext pieces the graph uses, without running ``plotext/__init__``.
 
-    ``plotext/__init__`` builds ``plotext.doc`` (hundreds of docstrings) at import: about
-    0.5 s of the monitor's start on a loaded machine, for a feature the monitor never
-    uses. A stub stands in for that one module; every plotting API is untouched.
+    ``plotext/__init__`` imports its whole API: demos, tests (unittest, argparse, csv),
+    image/video helpers and the interactive documentation tree (about 0.5 s on a loaded
+    machine). The monitor draws with one figure class, a marker and a pixel, so the
+    package is registered as a bare package and only those modules are loaded: less start
+    time and less memory. Anything else asked of ``plotext`` (a test, a user's code in the
+    same process) loads the full package on first use, so nothing is lost.
+    Returns ``(terminal, marker, pixel)``.
     """
+    import importlib.util
     import sys
     import types
 
-    if "plotext" not in sys.modules and "plotext._doc.doc" not in sys.modules:
-        stub = types.ModuleType("plotext._doc.doc")
-        stub.docs = None  # type: ignore[attr-defined]
-        sys.modules["plotext._doc.doc"] = stub
-    import plotext
+    if "plotext" not in sys.modules:
+        spec = importlib.util.find_spec("plotext")
+        if spec is None or not spec.submodule_search_locations:
+            raise ImportError("plotext is not installed")
+        pkg = types.ModuleType("plotext")
+        pkg.__spec__ = spec
+        pkg.__loader__ = spec.loader
+        pkg.__file__ = spec.origin
+        pkg.__package__ = "plotext"
+        pkg.__path__ = list(spec.submodule_search_locations)
 
-    return plotext
+        def _full(name: str):  # PEP 562: the rest of plotext, loaded when first asked for
+            if name in ("__wrapped__", "__all__", "__getattr__") or spec.origin is None:
+                raise AttributeError(name)
+            del pkg.__dict__["__getattr__"]
+            if "plotext._doc.doc" not in sys.modules:  # never build the documentation tree
+                stub = types.ModuleType("plotext._doc.doc")
+                stub.docs = None  # type: ignore[attr-defined]
+                sys.modules["plotext._doc.doc"] = stub
+            with open(spec.origin, encoding="utf-8") as f:
+                exec(compile(f.read(), spec.origin, "exec"), pkg.__dict__)
+            try:
+                return pkg.__dict__[name]
+            except KeyError:
+                raise AttributeError(name) from None
+
+        pkg.__getattr__ = _full  # type: ignore[attr-defined]
+        sys.modules["plotext"] = pkg
+    from plotext._kernel.terminal import terminal
+    from plotext._primitives.marker import marker
+    from plotext._primitives.pixel import pixel
+
+    return terminal, marker, pixel
 
 
 def raster_key(times: Sequence[float], series: Mapping[str, Sequence[float]], now: float,
@@ -110,7 +141,7 @@ def raster_key(times: Sequence[float], series: Mapping[str, Sequence[float]], no
     parts: list = [width, height, window_s, round(top / 1024)]
     for label in sorted(series):
         dots = set()
-        for t, v in zip(times, series[label]):
+        for t, v in zip(times, series[label], strict=False):
             if v == v and t - now >= -window_s:
                 dots.add((int((t - now + window_s) / window_s * cols), int(v / top * rows)))
         parts.append((label, frozenset(dots)))
@@ -119,10 +150,8 @@ def raster_key(times: Sequence[float], series: Mapping[str, Sequence[float]], no
 
 class GraphBuilder:
     def __init__(self) -> None:
-        _import_plotext()
-        from plotext._kernel.terminal import terminal  # one private figure per graph
-
-        self._fig = terminal()._master
+        terminal, self._marker, self._pixel = _import_plotext()
+        self._fig = terminal()._master  # one private figure per graph: nothing shared between threads
 
     def build(
         self,
@@ -136,8 +165,6 @@ class GraphBuilder:
         ascii_only: bool = False,
         color: bool = True,
     ) -> GraphFrame:
-        plotext = _import_plotext()
-
         start = time.perf_counter()
         # One column spare: plotext lets the last x label ("now") run past the width.
         width, height = max(width - 1, 24), max(height, 5)
@@ -154,7 +181,7 @@ class GraphBuilder:
         for label, var, ascii_marker in SERIES:
             values = series.get(label, ())
             xs, ys = [], []
-            for t, v in zip(times, values):
+            for t, v in zip(times, values, strict=False):
                 if not math.isnan(v) and t - now >= -window_s:
                     xs.append(t - now)
                     ys.append(v / 1024.0)
@@ -164,7 +191,7 @@ class GraphBuilder:
             ymax = max(ymax, max(ys))
             rgb = colors.get(var) if color else None
             symbol = ascii_marker if ascii_only else "braille"
-            mark = plotext.marker(symbol, pixel=plotext.pixel(rgb)) if rgb else symbol
+            mark = self._marker(symbol, pixel=self._pixel(rgb)) if rgb else symbol
             signal = fig.signal(xs, ys, marker=mark)
             if len(xs) > 1:
                 signal.lines(True)  # readings far apart (10 min / 1 h) still form a line

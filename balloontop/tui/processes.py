@@ -24,23 +24,52 @@ ProcessSource = Callable[[], "list[ProcRow] | None"]
 
 
 def psutil_source(limit: int = 8) -> ProcessSource:
-    import psutil
+    """Rows of the live system's largest memory users.
 
-    total = psutil.virtual_memory().total or 1
+    Nothing is imported or scanned until the first call: building the monitor (before its
+    first frame) does not pay for psutil; the poll thread does, later.
+    """
+    state: dict = {}
 
     def read() -> list[ProcRow]:
+        psutil = state.get("psutil")
+        if psutil is None:
+            import psutil
+
+            state["psutil"] = psutil
+            state["total"] = psutil.virtual_memory().total or 1
+        total = state["total"]
+        users: dict = state.setdefault("users", {})
         rows = []
-        for proc in psutil.process_iter(["pid", "name", "username", "memory_info"]):
+        for proc in psutil.process_iter(["pid", "name", "uids", "memory_info"]):
             info = proc.info
             mem = info.get("memory_info")
             if mem is None:
                 continue
-            rows.append((mem.rss, info["pid"], info.get("username") or "?", info.get("name") or "?"))
-        rows.sort(reverse=True)
-        return [ProcRow(pid, user[:8], rss // 1024, rss * 100.0 / total, name)
-                for rss, pid, user, name in rows[:limit]]
+            uids = info.get("uids")
+            uid = uids.real if uids is not None else None
+            rows.append((mem.rss, info["pid"], uid, info.get("name") or "?"))
+        rows.sort(key=lambda r: (r[0], r[1]), reverse=True)
+        out = []
+        for rss, pid, uid, name in rows[:limit]:
+            user = users.get(uid)
+            if user is None:  # user names of the shown rows only, each looked up once
+                user = users[uid] = _user_name(uid)
+            out.append(ProcRow(pid, user[:8], rss // 1024, rss * 100.0 / total, name))
+        return out
 
     return read
+
+
+def _user_name(uid: int | None) -> str:
+    if uid is None:
+        return "?"
+    try:
+        import pwd
+
+        return pwd.getpwuid(uid).pw_name
+    except (KeyError, ImportError):
+        return str(uid)
 
 
 def process_lines(rows: list[ProcRow] | None, limit: int) -> list[str]:
