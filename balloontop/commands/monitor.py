@@ -68,7 +68,12 @@ def run(args: argparse.Namespace) -> int:
         from ..sampler import Sampler
 
         source = _demo_source(demo, time.time) if demo else Sampler(root)
-        sample = source.sample()
+        try:
+            sample = source.sample()
+        finally:
+            close = getattr(source, "close", None)
+            if callable(close):
+                close()  # the demo's temporary tree
         if sample is not None:
             sys.stdout.write(render_text(sample))
         return 0
@@ -78,7 +83,6 @@ def run(args: argparse.Namespace) -> int:
 
     from ..tui.app import make_app
 
-    source = _demo_source(demo, time.time) if demo else None
     recorder = None
     record = getattr(args, "monitor_record", None)
     if record:
@@ -90,15 +94,20 @@ def run(args: argparse.Namespace) -> int:
             from ..errors import UsageError
 
             raise UsageError(f"--record {record}: {exc.strerror or exc}") from None
-    app = make_app(
-        root=root, interval=config.interval, theme=config.theme, source=source,
-        process_interval=config.process_interval, user_theme_dir=config_dir() / "themes",
-        color=not config.no_color, recorder=recorder,
-        source_label=f" · demo {demo}" if demo else None,
-    )
+    source = None
     try:
+        source = _demo_source(demo, time.time) if demo else None
+        app = make_app(
+            root=root, interval=config.interval, theme=config.theme, source=source,
+            process_interval=config.process_interval, user_theme_dir=config_dir() / "themes",
+            color=not config.no_color, recorder=recorder,
+            source_label=f" · {source.title}" if source is not None else None,
+        )
         code = app.run()
     finally:
+        close = getattr(source, "close", None)
+        if callable(close):
+            close()  # the demo removes its temporary tree
         if recorder is not None:
             recorder.close()
     return int(code or app.return_code or 0)

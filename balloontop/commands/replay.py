@@ -1,6 +1,7 @@
 """``balloontop replay FILE [--speed X]``: the monitor over a recording.
 
-The monitor (``balloontop.tui``) drives a ``ReplaySource``: pause, step and seek act on it.
+The monitor (``balloontop.tui``) drives a ``ReplaySource``: space pauses, ``.``/``n`` steps,
+``[``/``]`` seek; the event log is the recorded one (markers included), not re-detected.
 It polls every ``interval / speed`` seconds so that it takes the recorded samples as fast as
 they come due.
 """
@@ -54,5 +55,8 @@ def run(args: argparse.Namespace) -> int:
         hostname=header.get("host") or None,
         source_label=f" · replay {os.path.basename(args.file)} ×{args.speed:g}",
     )
-    app.run()
+    try:
+        app.run()
+    finally:
+        source.close()
     return 0

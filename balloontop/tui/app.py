@@ -16,7 +16,7 @@ import locale
 import os
 import signal
 import socket
-import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,10 +28,10 @@ from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.color import Color
-from textual.css.query import NoMatches
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.widgets import Footer, RichLog, Static
+from textual.widgets import Footer, RichLog
 
 from ..config import INTERVAL_FLOOR
 from ..history import WINDOWS, History
@@ -39,11 +39,15 @@ from ..model import Event, Sample
 from . import model_view as mv
 from .graph import GraphBuilder, GraphFrame
 from .processes import ProcRow, process_lines, psutil_source
-from .screens import FeatureScreen, HelpScreen
+from .screens import HelpScreen, KernelLogScreen, MarkerScreen
 from .themes import load_themes
 from .widgets import Clock, DriverPane, GraphView, Line, LineList, NoBalloonPane, PaneColumn
 
 PROCESS_ROWS = 8
+OOM_MERGE_S = 120.0
+"""A kernel-log OOM report and a vmstat oom_kill rise this close in time are one kill."""
+SEEK_FRACTION = 0.1
+"""``[``/``]`` move a replay by a tenth of the recording."""
 GRAPH_REST_S = 5.0
 """While the balloon is at rest the graph advances every this many seconds, not every tick."""
 MAX_PANES = 9
@@ -62,6 +66,11 @@ class PollResult:
     graph_title: str = ""
     processes: list[str] | None = None
     poll_ms: float = 0.0
+    notices: list[str] = field(default_factory=list)
+    reset_events: bool = False
+    """A replay seek: the event log is rebuilt from ``events``."""
+    episode: str = ""
+    """The event pane's title suffix while an inflate/deflate episode is open."""
 
 
 def _ascii_terminal() -> bool:
@@ -100,12 +109,19 @@ class BalloonApp(App):
         Binding("space,p", "toggle_pause", "Pause", key_display="space", id="pause"),
         Binding("plus", "slower", "Slower", key_display="+", id="slower"),
         Binding("minus", "faster", "Faster", key_display="-", id="faster"),
-        Binding("tab", "next_pane", "Next pane", id="next_pane", priority=True),
-        Binding("1", "focus_pane(1)", "Pane", key_display="1-9", id="pane"),
+        # tab and 1-9 stay out of the footer (room for m and k at 120 columns); the help
+        # and the command palette list them.
+        Binding("tab", "next_pane", "Next pane", id="next_pane", priority=True, show=False),
+        Binding("1", "focus_pane(1)", "Pane", key_display="1-9", id="pane", show=False),
         *[Binding(str(n), f"focus_pane({n})", f"Pane {n}", show=False, id=f"pane{n}")
           for n in range(2, 10)],
         Binding("g", "cycle_window", "Graph", id="graph"),
         Binding("f", "features", "Features", id="features"),
+        Binding("m", "marker", "Marker", id="marker"),
+        Binding("k", "kernel_log", "Kernel log", id="kernel_log"),
+        Binding("full_stop,n", "replay_step", "Step", key_display=".", id="replay_step"),
+        Binding("left_square_bracket", "seek(-1)", "Back", key_display="[", id="seek_back"),
+        Binding("right_square_bracket", "seek(1)", "Fwd", key_display="]", id="seek_forward"),
         Binding("t", "cycle_theme", "Theme", id="theme"),
         Binding("question_mark", "help", "Help", key_display="?", id="help"),
     ]
@@ -126,9 +142,25 @@ class BalloonApp(App):
         ascii_only: bool | None = None,
         color: bool = True,
         recorder: Any = None,
+        kernel_log_root: str | None = None,
+        root: str | None = None,
     ) -> None:
         super().__init__()
         self.source = source
+        self.root = root
+        self.replay = callable(getattr(source, "take_events", None)) and callable(
+            getattr(source, "seek", None))
+        """Over a ``ReplaySource``: events come from the recording, pause/step/seek act on it."""
+        self.kernel_log_root = None if self.replay else kernel_log_root
+        self.kernel_log: Any = None  # created in the poll thread with the first sample
+        self.oom_inference: Any = None
+        self._kmsg_warned = False
+        self._rec_lock = threading.Lock()  # the poll thread and markers both write
+        self.event_log: list[Event | str] = []
+        """What the event pane shows, oldest first (a str is a plain markup line)."""
+        self._merged: set[int] = set()
+        self._step_request = False
+        self._seek_request: float | None = None
         self.interval = max(float(interval), INTERVAL_FLOOR)
         self.clock = clock
         self.process_source = process_source
@@ -224,9 +256,9 @@ class BalloonApp(App):
             self.notify(f"no theme {self._unknown_theme!r}; using {self.theme!r}. "
                         f"Known: {', '.join(self.theme_names)}", severity="warning", timeout=8)
         self._update_graph_colors()
-        self.query_one("#events", RichLog).write(
-            Text.from_markup(f"[dim]{self._stamp(self.clock())}[/] monitor started"))
-        self._write_events(self._prefill_events)
+        self._add_events([f"[dim]{self._stamp(self.clock())}[/] "
+                          f"{'replay started' if self.replay else 'monitor started'}"])
+        self._add_events(self._prefill_events)
         self.set_interval(1.0, self._tick_clock)
         self._install_signals()
         self._poll()
@@ -279,9 +311,9 @@ class BalloonApp(App):
 
     # -- polling -----------------------------------------------------------------------
 
-    def _poll(self) -> None:
+    def _poll(self, force: bool = False) -> None:
         self._poll_timer = None
-        if self.paused or self._polling or not self.is_running:
+        if (self.paused and not force) or self._polling or not self.is_running:
             return
         try:
             graph = self.query_one("#graph", GraphView)
@@ -318,32 +350,91 @@ class BalloonApp(App):
         # Stage 2: the graph (when its picture changed), then the next poll is armed.
         self.call_from_thread(self._apply_graph, frame, title, poll_ms)
 
-    def _collect(self, pane_width: int) -> PollResult:
-        sample = self.source.sample()
-        if sample is None:  # a replay at its end, a paused source
-            return PollResult(None)
-        if self.recorder is not None:
+    def _record(self, sample: Sample | None, events) -> None:
+        if self.recorder is None:
+            return
+        with self._rec_lock:
             try:
-                self.recorder.write_sample(sample)
-            except Exception:
+                if sample is not None:
+                    self.recorder.write_sample(sample)
+                for event in events:
+                    self.recorder.write_event(event)
+            except Exception:  # a full disk must not stop the monitor
                 pass
-        prev = self.last_sample
+
+    def _next_samples(self) -> tuple[list[Sample], bool]:
+        """The samples of this tick (a replay may give several) and whether a seek
+        replaced the history."""
+        if not self.replay:
+            sample = self.source.sample()
+            return ([sample] if sample is not None else []), False
+        seek, self._seek_request = self._seek_request, None
+        if seek is not None:
+            self.source.seek(seek)
+            return self.source.history(WINDOWS[-1][1]), True
+        if self._step_request:
+            self._step_request = False
+            sample = self.source.step()
+            return ([sample] if sample is not None else []), False
+        return self.source.due(), False
+
+    def _replay_state(self) -> str:
+        src = self.source
+        pos = src.last_time if src.last_time is not None else src.start
+        where = f"{mv.fmt_clock(pos - src.start)}/{mv.fmt_clock(src.end - src.start)}"
+        if src.finished:
+            where += " end"
+        return f"[b $accent]REPLAY[/] {where}"
+
+    def _header(self, sample: Sample | None) -> str:
+        state = None
+        if self.replay:
+            state = self._replay_state()
+            if self.paused:
+                state = "[b $warning]PAUSED[/] " + state
+        return mv.header_line(sample, self.hostname, self.interval, self.paused,
+                              self.uptime_override, self.source_label, state=state)
+
+    def _collect(self, pane_width: int) -> PollResult:
         from ..history import sample_metrics
 
-        self.history.add(sample.time, sample_metrics(sample))
-        events = self.detector.feed(sample)
-        if self.recorder is not None:
-            for event in events:
-                try:
-                    self.recorder.write_event(event)
-                except Exception:
-                    pass
+        samples, reset = self._next_samples()
+        if not samples:  # a replay between samples or at its end, a paused source
+            result = PollResult(None)
+            if self.replay:
+                result.header = self._header(self.last_sample)
+            return result
+        if reset:
+            self.history = History()
+            self._graph_key = None
+        prev = self.last_sample
+        events: list[Event] = []
+        for sample in samples:
+            self.history.add(sample.time, sample_metrics(sample))
+            if self.replay:
+                continue
+            events.extend(self.detector.feed(sample))
+            events.extend(self._kernel_events(sample, events))
+        sample = samples[-1]
+        notices: list[str] = []
+        if self.replay:
+            events = self.source.take_events()
+        elif self.kernel_log is not None and self.kernel_log.warnings and not self._kmsg_warned:
+            self._kmsg_warned = True  # said once; the rest carries on
+            notices = list(self.kernel_log.warnings)
+        self._record(sample, events if not self.replay else ())
         rate = self.history.rate_mib_s()
         self.rate = rate
-        result = PollResult(sample, events=list(events))
-        result.header = mv.header_line(sample, self.hostname, self.interval, self.paused,
-                                       self.uptime_override, self.source_label)
+        result = PollResult(sample, events=list(events), notices=notices, reset_events=reset)
+        result.header = self._header(sample)
         result.summary = mv.summary_lines(sample, rate)
+        episode = self.detector.active if not self.replay else None
+        if episode is not None:
+            verb = {"inflate": "inflating", "deflate": "deflating"}.get(episode.kind, episode.kind)
+            dots = "..." if self.ascii_only else "…"
+            result.episode = f"{verb}{dots} {mv.fmt_kib(abs(episode.moved_kib))}"
+        elif self.oom_inference is not None and self.oom_inference.active:
+            result.episode = "likely deflate-on-OOM"
         for reading in sample.drivers[:MAX_PANES]:
             result.panes.append((mv.pane_id(reading),
                                  mv.pane_content(sample, reading, prev, pane_width)))
@@ -357,6 +448,24 @@ class BalloonApp(App):
             self._proc_due = now + self.process_interval
             result.processes = self._proc_lines
         return result
+
+    def _kernel_events(self, sample: Sample, detected: list[Event]) -> list[Event]:
+        """The kernel log's reports and the deflate-on-OOM inference (poll thread)."""
+        out: list[Event] = []
+        if self.kernel_log_root is not None:
+            if self.kernel_log is None:
+                from ..kmsg import KernelLog
+                from ..oom import boot_time_of
+
+                self.kernel_log = KernelLog(self.kernel_log_root,
+                                            boot_time=boot_time_of(sample, now=sample.time))
+            out.extend(self.kernel_log.poll())
+        if self.oom_inference is None:
+            from ..kmsg.inference import DeflateOnOomDetector
+
+            self.oom_inference = DeflateOnOomDetector()
+        out.extend(self.oom_inference.feed(sample))
+        return out
 
     def _graph(self, sample: Sample, graph_size: tuple[int, int], window_s: float,
                force: bool) -> tuple[GraphFrame | None, str]:
@@ -428,32 +537,96 @@ class BalloonApp(App):
             if not self.paused and self.is_running:
                 delay = max(0.05, self.interval - poll_ms / 1000)
                 self._poll_timer = self.set_timer(delay, self._poll)
+            elif self.is_running and (self._step_request or self._seek_request is not None):
+                self.call_later(self._poll, True)  # a step or seek asked during this poll
 
     def _apply_result(self, result: PollResult) -> None:
         if result.error:
             self.notify(result.error, title="reading failed", severity="error", timeout=5)
             return
+        for notice in result.notices:
+            self.notify(notice, title="kernel log", severity="warning", timeout=8)
         sample = result.sample
         if sample is None:
+            if result.header:
+                self.query_one("#title", Line).set(result.header)
             return
         self.tick_count += 1
         self.prev_sample, self.last_sample = self.last_sample, sample
         self.query_one("#title", Line).set(result.header)
         self.query_one("#summary", LineList).set_lines(result.summary)
         self._apply_panes(result)
-        self._write_events(result.events)
+        if result.reset_events:
+            self.event_log = self.event_log[:1]  # keep the "replay started" line
+            self._merged.clear()
+            self._add_events(result.events, rebuild=True)
+        else:
+            self._add_events(result.events)
+        log = self.query_one("#events", RichLog)
+        title = f"events · {result.episode}" if result.episode else "events"
+        if log.border_title != title:
+            log.border_title = title
         if result.processes is not None:
             self.query_one("#procs", LineList).set_lines(result.processes)
 
-    def _write_events(self, events) -> None:
-        if events:
+    @staticmethod
+    def _event_text(item: Event | str) -> Text:
+        markup = item if isinstance(item, str) else mv.event_line(item)
+        # RichLog renders Rich markup, which knows no theme variables
+        for var, colour in (("$muted", "dim"), ("$error", "red"), ("$accent", "yellow"),
+                            ("$success", "green"), ("$primary", "blue"),
+                            ("$warning", "yellow")):
+            markup = markup.replace(var, colour)
+        return Text.from_markup(markup)
+
+    def _add_events(self, events, rebuild: bool = False) -> None:
+        """Append events to the event pane (UI thread).
+
+        The OOM kill seen in vmstat (``oom_kill`` rising) and the kernel log's report of the
+        same kill are one event: the log's line (victim, balloon figure) replaces the
+        vmstat line, and a vmstat line after the log's report is dropped.
+        """
+        changed = rebuild
+        appended: list[Event | str] = []
+        for event in events:
+            if isinstance(event, Event) and event.kind == "oom_kill":
+                index = self._oom_partner(event)
+                if index is not None:
+                    if _from_kernel_log(event):
+                        self.event_log[index] = event  # the log's line replaces vmstat's
+                        self._merged.add(id(event))
+                        changed = True
+                    else:  # the log's line came first: it already stands for this kill
+                        self._merged.add(id(self.event_log[index]))
+                    continue
+            self.event_log.append(event)
+            appended.append(event)
+        if len(self.event_log) > 500:
+            del self.event_log[: len(self.event_log) - 500]
+        try:
             log = self.query_one("#events", RichLog)
-            for event in events:
-                log.write(Text.from_markup(
-                    mv.event_line(event).replace("$muted", "dim").replace(
-                        "$error", "red").replace("$accent", "yellow").replace(
-                        "$success", "green").replace("$primary", "blue").replace(
-                        "$warning", "yellow")))
+        except NoMatches:
+            return  # before mount (prefill): written by on_mount
+        if changed:
+            log.clear()
+            for item in self.event_log:
+                log.write(self._event_text(item))
+        else:
+            for item in appended:
+                log.write(self._event_text(item))
+
+    def _oom_partner(self, event: Event) -> int | None:
+        """Index of the shown oom_kill line of the other origin for the same kill."""
+        kernel = _from_kernel_log(event)
+        for index in range(len(self.event_log) - 1, -1, -1):
+            item = self.event_log[index]
+            if not isinstance(item, Event) or item.kind != "oom_kill":
+                continue
+            if _from_kernel_log(item) == kernel or id(item) in self._merged:
+                continue
+            if abs(item.time - event.time) <= OOM_MERGE_S:
+                return index
+        return None
 
     def _apply_panes(self, result: PollResult) -> None:
         container = self.query_one("#panes", VerticalScroll)
@@ -510,9 +683,7 @@ class BalloonApp(App):
         return panes[0] if panes else None
 
     def _refresh_header(self) -> None:
-        self.query_one("#title", Line).set(mv.header_line(
-            self.last_sample, self.hostname, self.interval, self.paused, self.uptime_override,
-            self.source_label))
+        self.query_one("#title", Line).set(self._header(self.last_sample))
 
     # -- actions (every key is a binding) ------------------------------------------------
 
@@ -585,19 +756,104 @@ class BalloonApp(App):
             graph.show_frame(frame.text, frame.key)
 
     def action_features(self) -> None:
+        """The feature decoder, on the focused pane's virtio device."""
+        from .feature_decoder import FeatureDecoderScreen
+
         pane = self.focused_pane()
         sample = self.last_sample
-        reading = None
-        if sample is not None and isinstance(pane, DriverPane):
-            driver, _, instance = pane.key.partition(":")
-            reading = sample.driver(driver, instance)
-        if reading is None and sample is not None:
-            reading = next((r for r in sample.drivers if r.features is not None), None)
-        if reading is None or reading.features is None:
-            self.notify("no virtio device with feature bits in focus", timeout=3)
+        devices = list(sample.virtio_devices) if sample is not None else []
+        if not devices:
+            self.notify("no virtio devices in this source", timeout=3)
             return
-        device = next((d for d in sample.virtio_devices if d.instance == reading.instance), None)
-        self.push_screen(FeatureScreen(reading, device))
+        selected = None
+        if isinstance(pane, DriverPane):
+            _, _, instance = pane.key.partition(":")
+            if any(d.instance == instance for d in devices):
+                selected = instance
+        screen = FeatureDecoderScreen(devices, selected=selected, root=self.root)
+        self.push_screen(screen)
+        self.call_after_refresh(self._decoder_on_first_bit, screen)
+
+    @staticmethod
+    def _decoder_on_first_bit(screen) -> None:
+        """From the monitor the decoder opens on the device's first negotiated bit."""
+        device = screen.device
+        bits = sorted(device.features.bits) if device is not None and device.features else []
+        if bits and screen.is_attached:
+            try:
+                screen.grid.cursor = bits[0]
+            except Exception:  # pragma: no cover - the screen closed meanwhile
+                pass
+
+    def action_marker(self) -> None:
+        self.push_screen(MarkerScreen(), self._add_marker)
+
+    def _add_marker(self, text: str | None) -> None:
+        text = (text or "").strip()
+        if not text:
+            return
+        from ..events import marker
+
+        event = marker(self.clock(), text)
+        self._add_events([event])
+        if not self.replay:
+            self._record(None, [event])
+
+    def kernel_log_rows(self) -> list:
+        """The kernel log's retained records with their tags (UI thread, a copy)."""
+        if self.kernel_log is None:
+            return []
+        for _ in range(5):
+            try:
+                return self.kernel_log.highlighted()
+            except RuntimeError:  # the poll thread appended meanwhile
+                continue
+        return []
+
+    def action_kernel_log(self) -> None:
+        if self.replay:
+            note = "a replay holds the recorded events, not the kernel log"
+        elif self.kernel_log_root is None:
+            note = "no kernel log for this source"
+        elif self.kernel_log is None:
+            note = "the kernel log is read with the first sample"
+        else:
+            note = None
+        warnings = list(self.kernel_log.warnings) if self.kernel_log is not None else []
+        self.push_screen(KernelLogScreen(self.kernel_log_rows(), warnings, note))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("replay_step", "seek") and not self.replay:
+            return False  # replay keys: hidden in the live monitor
+        return True
+
+    def action_replay_step(self) -> None:
+        if not self.replay:
+            return
+        self._step_request = True
+        self._pause_for_replay()
+
+    def action_seek(self, direction: int) -> None:
+        if not self.replay:
+            return
+        src = self.source
+        span = max(src.end - src.start, 0.0)
+        delta = max(span * SEEK_FRACTION, self.interval)
+        base = self._seek_request if self._seek_request is not None else (
+            src.last_time if src.last_time is not None else src.start)
+        self._seek_request = min(max(base + direction * delta, src.start), src.end)
+        if self.paused and not self._polling:
+            self._poll(True)
+
+    def _pause_for_replay(self) -> None:
+        if not self.paused:
+            self.paused = True
+            self.source.paused = True
+            if self._poll_timer is not None:
+                self._poll_timer.stop()
+                self._poll_timer = None
+        if not self._polling:
+            self._poll(True)
 
     def action_cycle_theme(self) -> None:
         names = self.theme_names
@@ -611,10 +867,17 @@ class BalloonApp(App):
     def get_system_commands(self, screen: Screen):
         yield from super().get_system_commands(screen)
         for binding in self.BINDINGS:
-            if binding.show and binding.action not in ("quit",):
+            if (binding.show or binding.id == "next_pane") and binding.action not in (
+                    "quit",) and self.check_action(
+                    binding.action.split("(")[0], ()):
                 yield SystemCommand(binding.description, f"{binding.description} "
                                     f"(key {binding.key_display or binding.key})",
                                     lambda a=binding.action: self.run_action(a))
+
+
+def _from_kernel_log(event: Event) -> bool:
+    """An event from the kernel log carries the log's own stamp (``details["uptime_s"]``)."""
+    return "uptime_s" in (event.details or {})
 
 
 def make_app(
@@ -633,6 +896,7 @@ def make_app(
     color: bool = True,
     recorder: Any = None,
     source_label: str | None = None,
+    kernel_log: bool | str = "auto",
 ) -> BalloonApp:
     """The monitor, ready to ``run()`` or ``run_test(size=...)``.
 
@@ -640,12 +904,14 @@ def make_app(
     demo); default a ``Sampler`` over ``root`` with ``clock``. ``process_source``: a
     callable giving process rows, ``None`` for "no processes" (a capture), or ``"auto"``
     (psutil when ``root`` is ``/``). ``size`` is kept for callers that want to pass the
-    terminal size along with the app (``run_test(size=app.size_hint)``).
+    terminal size along with the app (``run_test(size=app.size_hint)``). ``kernel_log``:
+    read the kernel log (``"auto"``: the live ``/dev/kmsg``, or ``<root>/dev/kmsg`` when a
+    capture has one; not for a demo or a replay source).
     """
+    from ..sampler import Sampler
+
     live = os.path.abspath(root) == "/"
     if source is None:
-        from ..sampler import Sampler
-
         source = Sampler(root, clock=clock)
     if process_source == "auto":
         process_source = psutil_source(PROCESS_ROWS) if live and source_label is None else None
@@ -656,11 +922,17 @@ def make_app(
         if not live:
             parent = os.path.basename(os.path.dirname(os.path.normpath(root)))
             source_label = f" · capture {parent}/{os.path.basename(os.path.normpath(root))}"
+    if kernel_log == "auto":
+        # The live /dev/kmsg, or a capture's recorded <root>/dev/kmsg when it has one (a
+        # capture without one is not worth a warning); never for a demo or a replay.
+        kernel_log = (live or os.path.isfile(os.path.join(root, "dev", "kmsg"))) and not (
+            hasattr(source, "take_events") or hasattr(source, "title"))
     app = BalloonApp(
         source, interval=interval, theme=theme, clock=clock, process_source=process_source,
         process_interval=process_interval, hostname=hostname, uptime=uptime,
         source_label=source_label, user_theme_dir=user_theme_dir, ascii_only=ascii_only,
-        color=color, recorder=recorder,
+        color=color, recorder=recorder, kernel_log_root=root if kernel_log else None,
+        root=root,
     )
     app.size_hint = size
     return app

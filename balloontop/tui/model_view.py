@@ -15,7 +15,7 @@ from textual.markup import escape
 from ..balloon import accounting_words, balloon_share
 from ..hoststats import host_stats
 from ..model import DriverReading, Event, Sample, VirtioDevice
-from ..units import format_duration, format_kib
+from ..units import format_kib
 
 STATS_VQ = 1
 DEFLATE_ON_OOM = 2
@@ -73,16 +73,30 @@ def _mark(text: str, changed: bool) -> str:
 
 
 def header_line(sample: Sample | None, hostname: str | None, interval: float, paused: bool,
-                uptime: float | None, source_label: str) -> str:
+                uptime: float | None, source_label: str, state: str | None = None) -> str:
+    """The header; ``state`` replaces LIVE/PAUSED (a replay's position)."""
     system = sample.system if sample else None
     host = hostname or (system.hostname if system else None) or "unknown host"
     kernel = (system.kernel if system else None) or "?"
     up = uptime if uptime is not None else (system.uptime_s if system else None)
     up_text = fmt_uptime(up)
-    state = "[b $warning]PAUSED[/]" if paused else "[b $success]LIVE[/]"
+    if state is None:
+        state = "[b $warning]PAUSED[/]" if paused else "[b $success]LIVE[/]"
     return (f"[b]balloontop[/] [$muted]·[/] {escape(host)} [$muted]·[/] {escape(kernel)} "
             f"[$muted]· up[/] {up_text} [$muted]· every[/] {interval:g} s [$muted]·[/] "
             f"{state}{escape(source_label)}")
+
+
+def fmt_kib(kib: int | float | None) -> str:
+    return format_kib(kib)
+
+
+def fmt_clock(seconds: float) -> str:
+    """``mm:ss`` or ``h:mm:ss``: a position in a replay."""
+    seconds = max(int(seconds), 0)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
 
 
 def fmt_uptime(seconds: float | None) -> str:

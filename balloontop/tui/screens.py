@@ -1,4 +1,5 @@
-"""Modal screens: the help (every key, from BINDINGS) and the feature-bit view."""
+"""Modal screens: the help (every key, from BINDINGS), the feature-bit view, the marker
+prompt and the kernel-log view."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.markup import escape
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 HELP_TEXT = """\
 [b]What you see[/]
@@ -20,7 +21,13 @@ HELP_TEXT = """\
   highlighted. For virtio: negotiated feature bits (unknown ones marked) and, with
   STATS_VQ, the statistics the host receives, named as QEMU and virsh dommemstat name them.
   Graph: balloon size, MemTotal and MemAvailable over 1 min, 10 min or 1 h, and the rate.
-  Events: inflate/deflate episodes, OOM kills, drivers appearing or vanishing.
+  Events: inflate/deflate episodes (the pane's title shows one in progress, "inflating…
+  256 MiB"), OOM kills (with the victim and the balloon's size when the kernel log has
+  the report), SysRq-m memory reports, likely deflate-on-OOM, drivers appearing or
+  vanishing, your markers (m). With --record all of them go into the recording.
+  Kernel log (k): the records the kernel printed, the balloon-relevant ones highlighted.
+  Replay (balloontop replay FILE): space pauses, . or n steps one sample, \\[ and ]
+  seek back and forward a tenth of the recording; the header shows REPLAY and where.
   Processes: the largest memory users (live system only), refreshed every few seconds.
 """
 
@@ -36,7 +43,7 @@ class HelpScreen(ModalScreen):
         rows = ["[b]Keys[/]"]
         seen = set()
         for b in self._key_list:
-            if not b.show and b.id and b.id.startswith("pane"):
+            if not b.show and b.id and b.id.startswith("pane") and b.id != "pane":
                 continue
             if b.id in seen:
                 continue
@@ -46,7 +53,10 @@ class HelpScreen(ModalScreen):
                 keys = "space, p"
             if b.id == "next_pane":
                 keys = "tab"
-            rows.append(f"  [b $accent]{escape(keys):<10}[/] {escape(_LONG.get(b.id or '', b.description))}")
+            if b.id == "replay_step":
+                keys = ". or n"
+            keys = f"{keys:<10}".replace("[", "\\[")  # a bare [ would open a markup tag
+            rows.append(f"  [b $accent]{keys}[/] {escape(_LONG.get(b.id or '', b.description))}")
         rows.append("  [b $accent]ctrl+p    [/] command palette (every action by name)")
         body = "\n".join(rows) + "\n\n" + HELP_TEXT + "\n[$muted]esc, q or ? closes this help[/]"
         with VerticalScroll(id="help-body") as box:
@@ -62,7 +72,12 @@ _LONG = {
     "next_pane": "focus the next driver pane",
     "pane": "focus driver pane 1-9",
     "graph": "cycle the graph window: 1 min, 10 min, 1 h",
-    "features": "decoded feature bits of the focused virtio device",
+    "features": "feature decoder on the focused virtio device (every bit explained)",
+    "marker": "add a marker to the event log (and the recording)",
+    "kernel_log": "kernel log view, balloon-relevant records highlighted",
+    "replay_step": "replay: step one sample (pauses)",
+    "seek_back": "replay: seek back a tenth of the recording",
+    "seek_forward": "replay: seek forward a tenth of the recording",
     "theme": "cycle colour themes (dark, light, monochrome, yours)",
     "help": "this help",
 }
@@ -97,3 +112,104 @@ class FeatureScreen(ModalScreen):
         with VerticalScroll(id="features-body") as box:
             box.border_title = f"feature bits · {self.reading.instance}"
             yield Static("\n".join(rows))
+
+
+class MarkerScreen(ModalScreen[str | None]):
+    """Asks for a marker's text ("load test phase 2 starts"); Enter adds it, esc cancels."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", key_display="esc")]
+    DEFAULT_CSS = """
+    MarkerScreen { align: center middle; }
+    MarkerScreen #marker-box {
+        width: 64; height: auto; border: round $accent; padding: 0 1; background: $surface;
+    }
+    MarkerScreen #marker-help { color: $text-muted; }
+    """
+
+    def compose(self) -> ComposeResult:
+        from textual.containers import Vertical
+
+        with Vertical(id="marker-box") as box:
+            box.border_title = "marker"
+            yield Input(placeholder="load test phase 2 starts", id="marker-input")
+            yield Static("Enter adds it to the event log; esc cancels", id="marker-help")
+
+    def on_mount(self) -> None:
+        self.query_one("#marker-input", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.dismiss(event.value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+TAG_STYLE = {
+    "oom": "b $error",
+    "alloc_failure": "b $error",
+    "balloon": "b $accent",
+    "show_mem": "b $warning",
+    "sysrq": "b $warning",
+}
+
+
+def kernel_log_lines(rows, warnings: Sequence[str] = (), note: str | None = None) -> list[str]:
+    """Markup lines for the kernel-log view: ``[uptime] text``, tagged records highlighted."""
+    out: list[str] = []
+    for warning in warnings:
+        out.append(f"[b $warning]{escape(warning)}[/]")
+    if note:
+        out.append(f"[$muted]{escape(note)}[/]")
+    if not rows and not note:
+        out.append("[$muted]no kernel log records[/]")
+    for record, tag in rows:
+        stamp = f"[{record.time_s:>12.6f}]" if record.time_s is not None else "[     ?      ]"
+        style = TAG_STYLE.get(tag or "")
+        for i, line in enumerate(record.lines):
+            head = escape(stamp) if i == 0 else " " * len(stamp)
+            text = escape(line)
+            if style:
+                label = f"{tag:<13}" if i == 0 else " " * 13
+                out.append(f"[$muted]{head}[/] [{style}]{label} {text}[/]")
+            else:
+                out.append(f"[$muted]{head}[/] {' ' * 13} {text}")
+    return out
+
+
+class KernelLogScreen(ModalScreen):
+    """The kernel log's retained records, the balloon-relevant ones highlighted."""
+
+    BINDINGS = [
+        Binding("escape,q,k", "dismiss", "Close", key_display="esc"),
+        Binding("h", "toggle_tagged", "Highlighted only", id="kernel_log.tagged"),
+    ]
+
+    def __init__(self, rows, warnings: Sequence[str] = (), note: str | None = None) -> None:
+        super().__init__()
+        self.rows = list(rows)
+        self.warnings = list(warnings)
+        self.note = note
+        self.tagged_only = False
+
+    def _lines(self) -> list[str]:
+        rows = [r for r in self.rows if r[1]] if self.tagged_only else self.rows
+        return kernel_log_lines(rows, self.warnings, self.note)
+
+    def compose(self) -> ComposeResult:
+        tagged = sum(1 for _, tag in self.rows if tag)
+        with VerticalScroll(id="kmsg-body") as box:
+            box.border_title = f"kernel log · {len(self.rows)} records, {tagged} highlighted"
+            box.border_subtitle = "h: highlighted only · esc closes"
+            yield Static("\n".join(self._lines()), id="kmsg-text")
+
+    def on_mount(self) -> None:
+        body = self.query_one("#kmsg-body", VerticalScroll)
+        body.focus()
+        first = next((i for i, (_, tag) in enumerate(self.rows) if tag), None)
+        if first is None:
+            body.scroll_end(animate=False)
+
+    def action_toggle_tagged(self) -> None:
+        self.tagged_only = not self.tagged_only
+        self.query_one("#kmsg-text", Static).update("\n".join(self._lines()))

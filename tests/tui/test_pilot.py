@@ -131,19 +131,22 @@ def test_g_cycles_graph_window():
     run(go())
 
 
-def test_f_opens_feature_view_and_escape_closes():
+def test_f_opens_feature_decoder_on_focused_device_and_escape_closes():
     async def go():
-        from balloontop.tui.screens import FeatureScreen
+        from balloontop.tui.feature_decoder import FeatureDecoderScreen
 
         app = build_app("devguest-idle")
         async with app.run_test(size=(120, 40)) as pilot:
             await _ready(pilot, app)
             await pilot.press("f")
-            assert isinstance(app.screen, FeatureScreen)
-            body = str(app.screen.query_one("#features-body Static").render())
-            assert "VIRTIO_BALLOON_F_DEFLATE_ON_OOM" in body and "7 unknown" in body
+            await pilot.pause()
+            screen = app.screen
+            assert isinstance(screen, FeatureDecoderScreen)
+            _, _, instance = app.panes()[0].key.partition(":")
+            assert screen.device is not None and screen.device.instance == instance
+            assert screen.device.device_id == 5
             await pilot.press("escape")
-            assert not isinstance(app.screen, FeatureScreen)
+            assert not isinstance(app.screen, FeatureDecoderScreen)
     run(go())
 
 
