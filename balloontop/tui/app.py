@@ -263,6 +263,10 @@ class BalloonApp(App):
         self._install_signals()
         self._poll()
 
+    def on_unmount(self) -> None:
+        if self.kernel_log is not None:
+            self.kernel_log.close()  # the live /dev/kmsg descriptor
+
     def _install_signals(self) -> None:
         # SIGHUP (SSH link dropped) and SIGTERM: leave through App.exit so the driver
         # restores the terminal, never die with it in raw mode.
@@ -433,8 +437,9 @@ class BalloonApp(App):
             verb = {"inflate": "inflating", "deflate": "deflating"}.get(episode.kind, episode.kind)
             dots = "..." if self.ascii_only else "…"
             result.episode = f"{verb}{dots} {mv.fmt_kib(abs(episode.moved_kib))}"
-        elif self.oom_inference is not None and self.oom_inference.active:
-            result.episode = "likely deflate-on-OOM"
+        if self.oom_inference is not None and self.oom_inference.active:
+            doom = "likely deflate-on-OOM"
+            result.episode = f"{result.episode} ({doom})" if result.episode else doom
         for reading in sample.drivers[:MAX_PANES]:
             result.panes.append((mv.pane_id(reading),
                                  mv.pane_content(sample, reading, prev, pane_width)))

@@ -291,3 +291,41 @@ def test_help_lists_new_keys():
                           "seek back", "feature decoder"):
                 assert words in body
     run(go())
+
+
+def test_deflate_on_oom_inferred_in_the_event_log():
+    """The 6.18 deflate-on-OOM timeline fed through the monitor's poll gives one "likely
+    deflate-on-OOM" line (and the events title says so while it lasts)."""
+    async def go():
+        from tests.test_kmsg_inference import timeline_samples
+
+        from .conftest import build_app
+
+        app = build_app("618-nodeflate-0512M")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await _ready(pilot, app)
+            await pilot.press("space")  # no live polls meanwhile: the test drives _collect
+            for _ in range(100):
+                if not app._polling:
+                    break
+                await pilot.pause(0.05)
+            app.detector = type(app.detector)()  # the timeline starts a new guest
+            app.oom_inference = None
+            titles = set()
+            samples = timeline_samples()
+            last = samples[-1]
+            from dataclasses import replace
+
+            samples += [replace(last, time=last.time + 0.5 * (i + 1)) for i in range(6)]
+            feed = iter(samples)
+            app.source = type("Feed", (), {"sample": lambda self: next(feed)})()
+            for _ in samples:
+                result = app._collect(60)
+                app._apply(result)
+                titles.add(app.query_one("#events").border_title)
+            doom = _events(app, "deflate_on_oom")
+            assert len(doom) == 1 and "likely deflate-on-OOM" in doom[0].message
+            assert "337 MiB" in doom[0].message
+            assert not _events(app, "oom_kill")
+            assert any("(likely deflate-on-OOM)" in t for t in titles)
+    run(go())
