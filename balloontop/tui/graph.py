@@ -10,6 +10,7 @@ the one on screen (the 900 B/s at-rest budget).
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -148,12 +149,23 @@ def raster_key(times: Sequence[float], series: Mapping[str, Sequence[float]], no
     return tuple(parts)
 
 
+# plotext keeps state outside its figures (settings, the drawing kernel): one build at a
+# time in the process, whichever thread (the poll worker, a paused redraw) asks.
+_PLOTEXT_LOCK = threading.RLock()
+
+
 class GraphBuilder:
     def __init__(self) -> None:
-        terminal, self._marker, self._pixel = _import_plotext()
-        self._fig = terminal()._master  # one private figure per graph: nothing shared between threads
+        with _PLOTEXT_LOCK:
+            terminal, self._marker, self._pixel = _import_plotext()
+            self._fig = terminal()._master  # one private figure per graph
 
-    def build(
+    def build(self, *args, **kwargs) -> GraphFrame:
+        """``_build`` under the process-wide plotext lock (see ``_build`` for the arguments)."""
+        with _PLOTEXT_LOCK:
+            return self._build(*args, **kwargs)
+
+    def _build(
         self,
         times: Sequence[float],
         series: Mapping[str, Sequence[float]],
