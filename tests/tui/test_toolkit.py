@@ -75,12 +75,19 @@ def test_kernel_log_oom_kill_in_event_log_and_k_view(tmp_path):
         app = _kmsg_app(_kmsg_root(tmp_path))
         async with app.run_test(size=(120, 40)) as pilot:
             await _ready(pilot, app)
+            for _ in range(100):  # the first poll's events reach the log with its sample
+                if _events(app, "oom_kill"):
+                    break
+                await pilot.pause(0.05)
             kills = _events(app, "oom_kill")
             assert len(kills) == 1
             assert "hog" in kills[0].message and "the balloon held 512 MiB" in kills[0].message
             assert "OOM kill: hog" in _log_text(app)
             await pilot.press("k")
-            await pilot.pause()
+            for _ in range(100):
+                if isinstance(app.screen, KernelLogScreen) and app.screen.query("#kmsg-text"):
+                    break
+                await pilot.pause(0.05)
             screen = app.screen
             assert isinstance(screen, KernelLogScreen)
             tags = {tag for _, tag in screen.rows}
@@ -90,6 +97,7 @@ def test_kernel_log_oom_kill_in_event_log_and_k_view(tmp_path):
             await pilot.press("h")  # highlighted records only
             assert "Balloon:524288kB" in str(screen.query_one("#kmsg-text").render())
             await pilot.press("escape")
+            await pilot.pause()
             assert not isinstance(app.screen, KernelLogScreen)
             # later polls re-read the file but add no second OOM kill
             await _ready(pilot, app, ticks=3)
