@@ -221,7 +221,7 @@ class BalloonApp(App):
                 graph = GraphView(id="graph")
                 graph.border_title = "balloon size"
                 yield graph
-                log = RichLog(id="events", max_lines=500, wrap=False, markup=True)
+                log = RichLog(id="events", max_lines=500, wrap=True, markup=True, min_width=20)
                 log.border_title = "events"
                 log.can_focus = False
                 yield log

@@ -180,6 +180,11 @@ def kernel_log_lines(rows, warnings: Sequence[str] = (), note: str | None = None
 class KernelLogScreen(ModalScreen):
     """The kernel log's retained records, the balloon-relevant ones highlighted."""
 
+    DEFAULT_CSS = """
+    KernelLogScreen #kmsg-body { height: 90%; overflow-x: auto; }
+    KernelLogScreen #kmsg-text { width: auto; text-wrap: nowrap; }
+    """
+
     BINDINGS = [
         Binding("escape,q,k", "dismiss", "Close", key_display="esc"),
         Binding("h", "toggle_tagged", "Highlighted only", id="kernel_log.tagged"),
@@ -194,6 +199,8 @@ class KernelLogScreen(ModalScreen):
 
     def _lines(self) -> list[str]:
         rows = [r for r in self.rows if r[1]] if self.tagged_only else self.rows
+        if self.tagged_only and not rows:
+            return ["[$muted]no highlighted records (h shows them all)[/]"]
         return kernel_log_lines(rows, self.warnings, self.note)
 
     def compose(self) -> ComposeResult:
@@ -206,9 +213,20 @@ class KernelLogScreen(ModalScreen):
     def on_mount(self) -> None:
         body = self.query_one("#kmsg-body", VerticalScroll)
         body.focus()
-        first = next((i for i, (_, tag) in enumerate(self.rows) if tag), None)
-        if first is None:
-            body.scroll_end(animate=False)
+        # Open on the latest highlighted record (the OOM report one came for), else the end.
+        tags = [tag for _, tag in self.rows]
+        starts = [i for i, (record, tag) in enumerate(self.rows)
+                  if tag == "oom" and "invoked oom-killer" in record.text]
+        last = starts[-1] if starts else next(
+            (i for i in range(len(tags) - 1, -1, -1) if tags[i]), None)
+        while last and not starts and tags[last - 1]:  # back to the start of that report
+            last -= 1
+        if last is None:
+            self.call_after_refresh(body.scroll_end, animate=False)
+        else:
+            head = len(kernel_log_lines(self.rows[:last], self.warnings, self.note))
+            # after the text's first layout (lines do not wrap: one record line, one row)
+            self.set_timer(0.05, lambda: body.scroll_to(y=max(head - 2, 0), animate=False))
 
     def action_toggle_tagged(self) -> None:
         self.tagged_only = not self.tagged_only
