@@ -337,3 +337,54 @@ def test_deflate_on_oom_inferred_in_the_event_log():
             assert not _events(app, "oom_kill")
             assert any("(likely deflate-on-OOM)" in t for t in titles)
     run(go())
+
+
+class _StubApp:
+    """Stands in for the monitor: records what the command built, exits at once."""
+
+    def __init__(self, **kwargs) -> None:
+        self.kwargs = kwargs
+        self.return_code = 0
+
+    def run(self):
+        source = self.kwargs.get("source")
+        if source is not None and hasattr(source, "root"):
+            assert Path(source.root).is_dir()  # alive while the monitor runs
+        return 0
+
+
+def test_demo_command_closes_its_source(monkeypatch, tmp_path):
+    import argparse
+    import sys
+
+    from balloontop.commands import monitor
+    from balloontop.tui import app as app_module
+
+    made = []
+    monkeypatch.setattr(app_module, "make_app", lambda **kw: made.append(_StubApp(**kw)) or made[-1])
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    args = argparse.Namespace(monitor_root=None, monitor_interval=None, monitor_theme=None,
+                              monitor_no_color=None, monitor_demo="xen",
+                              monitor_record=str(tmp_path / "demo.jsonl"))
+    assert monitor.run(args) == 0
+    kwargs = made[0].kwargs
+    source = kwargs["source"]
+    assert source.title in kwargs["source_label"] and kwargs["recorder"] is not None
+    assert not Path(source.root).exists()  # the demo's temporary tree is gone
+
+
+def test_replay_command_builds_a_replay_monitor(monkeypatch, tmp_path):
+    import argparse
+
+    from balloontop.commands import replay
+    from balloontop.tui import app as app_module
+
+    path = tmp_path / "steps.jsonl"
+    _make_recording(path)
+    made = []
+    monkeypatch.setattr(app_module, "make_app", lambda **kw: made.append(_StubApp(**kw)) or made[-1])
+    assert replay.run(argparse.Namespace(file=str(path), speed=4.0)) == 0
+    kwargs = made[0].kwargs
+    assert type(kwargs["source"]).__name__ == "ReplaySource"
+    assert kwargs["interval"] == STEP_S / 4 and "replay steps.jsonl" in kwargs["source_label"]
