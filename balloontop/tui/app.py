@@ -193,6 +193,7 @@ class BalloonApp(App):
         self._graph_colors: dict[str, tuple[int, int, int]] = {}
         self._poll_timer = None
         self._polling = False
+        self._first_paint = threading.Event()  # set once the first frame is on the terminal
         self._force_graph = False
         self._clock_fmt = ""
         themes, problems = load_themes(user_theme_dir)
@@ -344,6 +345,17 @@ class BalloonApp(App):
             result = PollResult(None, error=f"{type(exc).__name__}: {exc}")
         # Stage 1: figures and text reach the screen before the graph is drawn.
         self.call_from_thread(self._apply, result)
+        if not self._first_paint.is_set():
+            # The first frame (header, summary, panes) is painted before any process scan
+            # or graph work (psutil's and plotext's imports would compete with it for the GIL).
+            self.call_from_thread(self.call_after_refresh, self._first_paint.set)
+            self._first_paint.wait(2.0)
+            if result.sample is not None and self.process_source is not None:
+                try:
+                    lines = self._process_lines(time.monotonic())
+                    self.call_from_thread(self._set_processes, lines)
+                except Exception:
+                    pass
         frame, title = None, ""
         if result.sample is not None:
             try:
@@ -447,12 +459,23 @@ class BalloonApp(App):
             result.no_balloon = mv.no_balloon_lines(sample)
         # processes, less often than the balloon figures
         now = time.monotonic()
-        if self._proc_lines is None or now >= self._proc_due:
-            rows = self.process_source() if self.process_source is not None else None
-            self._proc_lines = process_lines(rows, PROCESS_ROWS)
-            self._proc_due = now + self.process_interval
-            result.processes = self._proc_lines
+        if not self._first_paint.is_set() and self.process_source is not None:
+            pass  # the first scan of every process comes after the first frame (_poll_worker)
+        elif self._proc_lines is None or now >= self._proc_due:
+            result.processes = self._process_lines(now)
         return result
+
+    def _process_lines(self, now: float) -> list[str]:
+        rows = self.process_source() if self.process_source is not None else None
+        self._proc_lines = process_lines(rows, PROCESS_ROWS)
+        self._proc_due = now + self.process_interval
+        return self._proc_lines
+
+    def _set_processes(self, lines: list[str]) -> None:
+        try:
+            self.query_one("#procs", LineList).set_lines(lines)
+        except NoMatches:  # shutting down
+            pass
 
     def _kernel_events(self, sample: Sample, detected: list[Event]) -> list[Event]:
         """The kernel log's reports and the deflate-on-OOM inference (poll thread)."""
