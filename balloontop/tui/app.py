@@ -34,6 +34,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, RichLog
 
 from ..config import INTERVAL_FLOOR
+from ..events import EventDetector
 from ..history import WINDOWS, History
 from ..model import Event, Sample
 from . import model_view as mv
@@ -76,25 +77,6 @@ class PollResult:
 def _ascii_terminal() -> bool:
     enc = (locale.getpreferredencoding(False) or "").lower().replace("-", "")
     return "utf8" not in enc
-
-
-class _Detector:
-    """The shared event detector when present, else a tiny local one (swap point)."""
-
-    def __init__(self) -> None:
-        try:
-            from ..events import EventDetector
-
-            self._impl = EventDetector()
-        except Exception:  # pragma: no cover - only before events.py existed
-            self._impl = None
-
-    def feed(self, sample: Sample) -> list[Event]:
-        return list(self._impl.feed(sample)) if self._impl is not None else []
-
-    @property
-    def active(self):
-        return getattr(self._impl, "active_episode", None)
 
 
 class BalloonApp(App):
@@ -174,7 +156,8 @@ class BalloonApp(App):
         self.paused = False
         self.window_index = 0
         self.history = History()
-        self.detector = _Detector()
+        self.detector = EventDetector()
+        self._record_failed = False
         self.graph_builder: GraphBuilder | None = None  # created in the poll thread
         self._graph_key: tuple | None = None
         self._graph_built_at = float("-inf")
@@ -353,9 +336,9 @@ class BalloonApp(App):
             if result.sample is not None and self.process_source is not None:
                 try:
                     lines = self._process_lines(time.monotonic())
-                    self.call_from_thread(self._set_processes, lines)
-                except Exception:
-                    pass
+                except Exception as exc:  # psutil failing degrades the process list only
+                    lines = [f"process list unavailable: {type(exc).__name__}: {exc}"]
+                self.call_from_thread(self._set_processes, lines)
         frame, title = None, ""
         if result.sample is not None:
             try:
@@ -375,8 +358,14 @@ class BalloonApp(App):
                     self.recorder.write_sample(sample)
                 for event in events:
                     self.recorder.write_event(event)
-            except Exception:  # a full disk must not stop the monitor
-                pass
+            except OSError as exc:  # a full disk must not stop the monitor, but the user must know
+                if not self._record_failed:
+                    self._record_failed = True
+                    message = f"recording to {self.recorder.path} failed: {exc}"
+                    try:
+                        self.call_from_thread(self.notify, message, severity="error", timeout=30)
+                    except RuntimeError:  # already on the UI thread (the marker key)
+                        self.notify(message, severity="error", timeout=30)
 
     def _next_samples(self) -> tuple[list[Sample], bool]:
         """The samples of this tick (a replay may give several) and whether a seek
@@ -444,7 +433,7 @@ class BalloonApp(App):
         result = PollResult(sample, events=list(events), notices=notices, reset_events=reset)
         result.header = self._header(sample)
         result.summary = mv.summary_lines(sample, rate)
-        episode = self.detector.active if not self.replay else None
+        episode = self.detector.active_episode if not self.replay else None
         if episode is not None:
             verb = {"inflate": "inflating", "deflate": "deflating"}.get(episode.kind, episode.kind)
             dots = "..." if self.ascii_only else "…"
@@ -504,7 +493,7 @@ class BalloonApp(App):
         series = {"balloon": values["balloon_kib"], "MemTotal": values["mem_total_kib"],
                   "MemAvailable": values["mem_available_kib"]}
         label = WINDOWS[self.window_index][0]
-        episode = self.detector.active
+        episode = self.detector.active_episode
         moving = f" · {episode.kind}" if episode is not None and abs(self.rate or 0) < 0.05 else ""
         sq = "#" if self.ascii_only else "■"
         title = (f"[$balloon-graph]{sq}[/] balloon [$total-graph]{sq}[/] total "

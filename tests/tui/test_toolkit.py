@@ -388,3 +388,27 @@ def test_replay_command_builds_a_replay_monitor(monkeypatch, tmp_path):
     kwargs = made[0].kwargs
     assert type(kwargs["source"]).__name__ == "ReplaySource"
     assert kwargs["interval"] == STEP_S / 4 and "replay steps.jsonl" in kwargs["source_label"]
+
+
+def test_recording_failure_is_told_once_and_the_monitor_carries_on(tmp_path):
+    class FullDisk:
+        path = str(tmp_path / "rec.jsonl")
+
+        def write_sample(self, sample):
+            raise OSError(28, "No space left on device")
+
+        write_event = write_sample
+
+        def close(self):
+            pass
+
+    async def go():
+        app = _kmsg_app(_kmsg_root(tmp_path), recorder=FullDisk(), kernel_log=False)
+        notes = []
+        app.notify = lambda message, **kw: notes.append(message)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await _ready(pilot, app, ticks=3)
+            assert [n for n in notes if "recording to" in n] == [
+                f"recording to {FullDisk.path} failed: [Errno 28] No space left on device"]
+            assert app.panes()
+    run(go())
