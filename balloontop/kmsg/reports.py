@@ -24,7 +24,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Union
+from typing import Any
 
 from ..model import Event
 from .records import Record
@@ -260,7 +260,7 @@ class BalloonDriverMessage:
         }
 
 
-Report = Union[OomReport, ShowMemReport, BalloonDriverMessage]
+Report = OomReport | ShowMemReport | BalloonDriverMessage
 
 
 # -- classification for a kernel-log view -----------------------------------------------

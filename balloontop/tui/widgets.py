@@ -49,7 +49,7 @@ class LineList(Vertical):
         """Update in place; returns how many lines changed."""
         children = list(self.query_children(Line))
         changed = 0
-        for child, markup in zip(children, lines):
+        for child, markup in zip(children, lines, strict=False):
             changed += child.set(markup)
         if len(lines) > len(children):
             self.mount_all([Line(m) for m in lines[len(children):]])
