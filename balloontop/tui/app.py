@@ -294,8 +294,12 @@ class BalloonApp(App):
     def _tick_clock(self) -> None:
         text = self._clock_text()
         if text != self._clock_fmt:
+            try:
+                clock = self.query_one("#clock", Clock)
+            except NoMatches:  # the main screen is not current yet, or any more (shutting down)
+                return
             self._clock_fmt = text
-            self.query_one("#clock", Clock).update(text, layout=False)
+            clock.update(text, layout=False)
 
     # -- polling -----------------------------------------------------------------------
 
