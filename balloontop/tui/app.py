@@ -31,7 +31,7 @@ from textual.color import Color
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.widgets import Footer, RichLog
+from textual.widgets import Footer
 
 from ..config import INTERVAL_FLOOR
 from ..events import EventDetector
@@ -42,7 +42,8 @@ from .graph import GraphBuilder, GraphFrame
 from .processes import ProcRow, process_lines, psutil_source
 from .screens import HelpScreen, KernelLogScreen, MarkerScreen
 from .themes import load_themes
-from .widgets import Clock, DriverPane, GraphView, Line, LineList, NoBalloonPane, PaneColumn
+from .widgets import (Clock, DriverPane, EventLog, GraphView, Line, LineList, NoBalloonPane,
+                      PaneColumn)
 
 PROCESS_ROWS = 8
 OOM_MERGE_S = 120.0
@@ -205,7 +206,7 @@ class BalloonApp(App):
                 graph = GraphView(id="graph")
                 graph.border_title = "balloon size"
                 yield graph
-                log = RichLog(id="events", max_lines=500, wrap=True, markup=True, min_width=20)
+                log = EventLog(id="events", max_lines=500)
                 log.border_title = "events"
                 log.can_focus = False
                 yield log
@@ -583,7 +584,7 @@ class BalloonApp(App):
             self._add_events(result.events, rebuild=True)
         else:
             self._add_events(result.events)
-        log = self.query_one("#events", RichLog)
+        log = self.query_one("#events", EventLog)
         title = f"events · {result.episode}" if result.episode else "events"
         if log.border_title != title:
             log.border_title = title
@@ -593,7 +594,7 @@ class BalloonApp(App):
     @staticmethod
     def _event_text(item: Event | str) -> Text:
         markup = item if isinstance(item, str) else mv.event_line(item)
-        # RichLog renders Rich markup, which knows no theme variables
+        # the log renders Rich markup, which knows no theme variables
         for var, colour in (("$muted", "dim"), ("$error", "red"), ("$accent", "yellow"),
                             ("$success", "green"), ("$primary", "blue"),
                             ("$warning", "yellow")):
@@ -625,16 +626,14 @@ class BalloonApp(App):
         if len(self.event_log) > 500:
             del self.event_log[: len(self.event_log) - 500]
         try:
-            log = self.query_one("#events", RichLog)
+            log = self.query_one("#events", EventLog)
         except NoMatches:
             return  # before mount (prefill): written by on_mount
         if changed:
             log.clear()
-            for item in self.event_log:
-                log.write(self._event_text(item))
+            log.write_all([self._event_text(item) for item in self.event_log])
         else:
-            for item in appended:
-                log.write(self._event_text(item))
+            log.write_all([self._event_text(item) for item in appended])
 
     def _oom_partner(self, event: Event) -> int | None:
         """Index of the shown oom_kill line of the other origin for the same kill."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -145,3 +146,42 @@ class PaneColumn(VerticalScroll):
     """Holds the driver panes; the panes take focus, not the column."""
 
     can_focus = False
+
+
+class LogRow(NamedTuple):
+    text: str
+
+
+class EventLog(Static):
+    """A wrapping, scrolling log of markup lines kept at the end (a light ``RichLog``:
+    no ``rich.pretty`` import, one renderable for all lines)."""
+
+    DEFAULT_CSS = "EventLog { height: auto; width: 1fr; }"
+
+    def __init__(self, max_lines: int = 500, **kwargs) -> None:
+        super().__init__("", **kwargs)
+        self.max_lines = max_lines
+        self._texts: list[Text] = []
+
+    @property
+    def lines(self) -> list[LogRow]:
+        return [LogRow(t.plain) for t in self._texts]
+
+    def clear(self) -> None:
+        self._texts = []
+        self._show()
+
+    def write_all(self, texts: Sequence[Text]) -> None:
+        if not texts:
+            return
+        self._texts.extend(texts)
+        if len(self._texts) > self.max_lines:
+            del self._texts[: len(self._texts) - self.max_lines]
+        self._show()
+
+    def write(self, text: Text) -> None:
+        self.write_all([text])
+
+    def _show(self) -> None:
+        self.update(Text("\n").join(self._texts))
+        self.scroll_end(animate=False)
