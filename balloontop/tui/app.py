@@ -178,6 +178,7 @@ class BalloonApp(App):
         self._poll_timer = None
         self._polling = False
         self._first_paint = threading.Event()  # set once the first frame is on the terminal
+        self._first_done = False  # the first sample was read on the UI thread
         self._force_graph = False
         self._clock_fmt = ""
         themes, problems = load_themes(user_theme_dir)
@@ -319,20 +320,33 @@ class BalloonApp(App):
         pane_width = self.query_one("#panes").content_size.width - 4
         if pane_width < 30:  # before the first layout
             pane_width = max(self.size.width // 2 - 5, 30)
+        first = None
+        if not self._first_paint.is_set() and self.tick_count == 0 and not self._first_done:
+            # The first sample is read here, on the UI thread (a few ms), so the driver panes
+            # are mounted before the first layout and paint, not in a second pass after it.
+            self._first_done = True
+            try:
+                first = self._collect(pane_width)
+            except Exception as exc:  # a broken reading must not stop the monitor
+                first = PollResult(None, error=f"{type(exc).__name__}: {exc}")
+            self._apply(first)
         self._poll_worker(self._graph_size, pane_width, WINDOWS[self.window_index][1],
-                          self._force_graph)
+                          self._force_graph, first)
         self._force_graph = False
 
     @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
     def _poll_worker(self, graph_size: tuple[int, int], pane_width: int, window_s: float,
-                     force_graph: bool) -> None:
+                     force_graph: bool, first: PollResult | None = None) -> None:
         start = time.perf_counter()
-        try:
-            result = self._collect(pane_width)
-        except Exception as exc:  # a broken reading must not stop the monitor
-            result = PollResult(None, error=f"{type(exc).__name__}: {exc}")
-        # Stage 1: figures and text reach the screen before the graph is drawn.
-        self.call_from_thread(self._apply, result)
+        if first is not None:  # read and applied by _poll before the first paint
+            result = first
+        else:
+            try:
+                result = self._collect(pane_width)
+            except Exception as exc:  # a broken reading must not stop the monitor
+                result = PollResult(None, error=f"{type(exc).__name__}: {exc}")
+            # Stage 1: figures and text reach the screen before the graph is drawn.
+            self.call_from_thread(self._apply, result)
         if not self._first_paint.is_set():
             # The first frame (header, summary, panes) is painted before any process scan
             # or graph work (psutil's and plotext's imports would compete with it for the GIL).
