@@ -42,8 +42,7 @@ from .graph import GraphBuilder, GraphFrame
 from .processes import ProcRow, process_lines, psutil_source
 from .screens import HelpScreen, KernelLogScreen, MarkerScreen
 from .themes import load_themes
-from .widgets import (Clock, DriverPane, EventLog, GraphView, Line, LineList, NoBalloonPane,
-                      PaneColumn)
+from .widgets import Clock, DriverPane, EventLog, GraphView, Line, LineList, NoBalloonPane, PaneColumn
 
 PROCESS_ROWS = 8
 OOM_MERGE_S = 120.0
