@@ -490,6 +490,16 @@ def parse_reports_indexed(records: Iterable[Record]) -> list[tuple[int, Report]]
             out.append((index, builder.build()))
         current = None
 
+    def open_oom(index: int, record: Record) -> _OomBuilder:
+        """The OOM report these lines belong to: the open one, or a new one (its start was lost)."""
+        nonlocal current
+        builder = current[1] if current else None
+        if not isinstance(builder, _OomBuilder) or builder.killed:
+            finish()
+            builder = _OomBuilder(record)
+            current = (index, builder)
+        return builder
+
     for index, record in enumerate(records):
         try:
             text = record.text
@@ -524,21 +534,11 @@ def parse_reports_indexed(records: Iterable[Record]) -> list[tuple[int, Report]]
                 continue
             oom_kill = _OOM_KILL.match(text)
             if oom_kill is not None:
-                builder = current[1] if current else None
-                if not isinstance(builder, _OomBuilder) or builder.killed:
-                    finish()
-                    builder = _OomBuilder(record)
-                    current = (index, builder)
-                builder.oom_kill(oom_kill.group("body"))
+                open_oom(index, record).oom_kill(oom_kill.group("body"))
                 continue
             killed = _KILLED.match(text)
             if killed is not None:
-                builder = current[1] if current else None
-                if not isinstance(builder, _OomBuilder) or builder.killed:
-                    finish()
-                    builder = _OomBuilder(record)
-                    current = (index, builder)
-                builder.killed_process(killed)
+                open_oom(index, record).killed_process(killed)
                 finish()
                 continue
             message = driver_message(record)

@@ -1,4 +1,4 @@
-"""Modal screens: the help (every key, from BINDINGS), the feature-bit view, the marker
+"""Modal screens: the help (every key, from BINDINGS), the marker
 prompt and the kernel-log view."""
 
 from __future__ import annotations
@@ -81,37 +81,6 @@ _LONG = {
     "theme": "cycle colour themes (dark, light, monochrome, yours)",
     "help": "this help",
 }
-
-
-class FeatureScreen(ModalScreen):
-    """The focused virtio device's negotiated feature bits, decoded (full decoder: issue 4)."""
-
-    BINDINGS = [Binding("escape,q,f", "dismiss", "Close", key_display="esc")]
-
-    def __init__(self, reading, device) -> None:
-        super().__init__()
-        self.reading = reading
-        self.device = device
-
-    def compose(self) -> ComposeResult:
-        from ..virtio.decode import decode_bits
-
-        features = self.reading.features
-        device_id = self.device.device_id if self.device is not None else 5
-        rows = [f"[b]{escape(self.reading.instance)}[/] device {device_id} "
-                f"({escape(self.device.type or '?') if self.device else 'balloon'}), "
-                f"{features.width}-bit features string, negotiated set", ""]
-        for bit in decode_bits(features.bits, device_id):
-            if bit.known:
-                rows.append(f"  [b]{bit.bit:>3}[/] {escape(bit.name or '')} [$muted]({bit.kind})[/]")
-                rows.append(f"      {escape(bit.meaning)}")
-            else:
-                rows.append(f"  [b $warning]{bit.bit:>3} unknown[/] {escape(bit.meaning)}")
-        rows += ["", f"[$muted]raw: {escape(features.raw)}[/]", "",
-                 "[$muted]esc, q or f closes; `balloontop decode` decodes any string[/]"]
-        with VerticalScroll(id="features-body") as box:
-            box.border_title = f"feature bits · {self.reading.instance}"
-            yield Static("\n".join(rows))
 
 
 class MarkerScreen(ModalScreen[str | None]):
