@@ -42,7 +42,7 @@ from .graph import GraphBuilder, GraphFrame
 from .processes import ProcRow, process_lines, psutil_source
 from .screens import HelpScreen, KernelLogScreen, MarkerScreen
 from .themes import load_themes
-from .widgets import Clock, DriverPane, EventLog, GraphView, Line, LineList, NoBalloonPane, PaneColumn
+from .widgets import Clock, DriverPane, EventLog, GraphView, Line, NoBalloonPane, PaneColumn, TextLines
 
 PROCESS_ROWS = 8
 OOM_MERGE_S = 120.0
@@ -67,7 +67,9 @@ class PollResult:
     graph_title: str = ""
     processes: list[str] | None = None
     poll_ms: float = 0.0
-    notices: list[str] = field(default_factory=list)
+    """Wall time of the poll, its graph included (poll thread)."""
+    notices: list[tuple[str, str]] = field(default_factory=list)
+    """(title, message) pairs shown once as notifications."""
     reset_events: bool = False
     """A replay seek: the event log is rebuilt from ``events``."""
     episode: str = ""
@@ -162,7 +164,6 @@ class BalloonApp(App):
         self._graph_key: tuple | None = None
         self._graph_built_at = float("-inf")
         self._prefill_events: list[Event] = []
-        self._ui_tick = 0.0
         self.poll_ms: list[float] = []
         self.rate: float | None = None
         self.last_sample: Sample | None = None
@@ -174,10 +175,17 @@ class BalloonApp(App):
         self._proc_lines: list[str] | None = None
         self._graph_size = (60, 12)
         self._graph_colors: dict[str, tuple[int, int, int]] = {}
-        self._poll_timer = None
         self._polling = False
+        """A poll is being read or waits to be applied (tests wait on it)."""
+        self._poll_thread: threading.Thread | None = None
+        self._wake = threading.Event()  # the poll thread's sleep ends early
+        self._applied = threading.Event()  # the UI thread applied the last result
+        self._poll_now = False
+        self._stopping = False
+        self._last_poll_start = 0.0
+        self._last_apply = float("-inf")
+        self._pane_width = 56
         self._first_paint = threading.Event()  # set once the first frame is on the terminal
-        self._first_done = False  # the first sample was read on the UI thread
         self._force_graph = False
         self._clock_fmt = ""
         themes, problems = load_themes(user_theme_dir)
@@ -199,7 +207,7 @@ class BalloonApp(App):
             yield Line(mv.header_line(None, self.hostname, self.interval, False,
                                       self.uptime_override, self.source_label), id="title")
             yield Clock(self._clock_text(), id="clock")
-        yield LineList(["reading..."], id="summary")
+        yield TextLines(["reading..."], id="summary")
         with Horizontal(id="main"):
             yield PaneColumn(id="panes")
             with Vertical(id="right"):
@@ -210,7 +218,7 @@ class BalloonApp(App):
                 log.border_title = "events"
                 log.can_focus = False
                 yield log
-                procs = LineList([], id="procs")
+                procs = TextLines([], id="procs")
                 procs.border_title = "largest memory users"
                 yield procs
         yield Footer()
@@ -244,11 +252,14 @@ class BalloonApp(App):
         self._add_events([f"[dim]{self._stamp(self.clock())}[/] "
                           f"{'replay started' if self.replay else 'monitor started'}"])
         self._add_events(self._prefill_events)
-        self.set_interval(1.0, self._tick_clock)
+        self.set_interval(1.0, self._clock_timer)
         self._install_signals()
-        self._poll()
+        self._start_polling()
 
     def on_unmount(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        self._applied.set()
         if self.kernel_log is not None:
             self.kernel_log.close()  # the live /dev/kmsg descriptor
 
@@ -292,6 +303,12 @@ class BalloonApp(App):
     def _clock_text(self) -> str:
         return self._stamp(self.clock())
 
+    def _clock_timer(self) -> None:
+        """The clock between polls. Live at 1 s or faster, each poll's frame already carries
+        it: a second timer frame per second would double the screen updates."""
+        if self.paused or self.interval > 1.0 or time.monotonic() - self._last_apply > 1.5:
+            self._tick_clock()
+
     def _tick_clock(self) -> None:
         text = self._clock_text()
         if text != self._clock_fmt:
@@ -303,69 +320,138 @@ class BalloonApp(App):
             clock.update(text, layout=False)
 
     # -- polling -----------------------------------------------------------------------
+    #
+    # One long-lived thread polls (``_poll_loop``); the UI thread only applies what it
+    # hands over, in one callback per tick. The thread waits until a result is applied
+    # before it reads the next, so one poll is in flight at a time.
 
-    def _poll(self, force: bool = False) -> None:
-        self._poll_timer = None
-        if (self.paused and not force) or self._polling or not self.is_running:
-            return
+    def _start_polling(self) -> None:
+        """Read the first sample here, on the UI thread (a few ms), so the driver panes are
+        mounted before the first layout and paint; then start the poll thread."""
+        import asyncio
+        import contextvars
+
+        self._loop = asyncio.get_running_loop()
+        self._ui_context = contextvars.copy_context()  # the app's context, for _to_ui
+        self._capture_sizes()
+        self._polling = True
+        self._last_poll_start = time.monotonic()
+        try:
+            first = self._collect(self._pane_width)
+        except Exception as exc:  # a broken reading must not stop the monitor
+            first = PollResult(None, error=f"{type(exc).__name__}: {exc}")
+        self._apply(first)
+        self.call_after_refresh(self._first_paint.set)
+        self._poll_thread = threading.Thread(target=self._poll_loop, args=(first,),
+                                             name="balloontop-poll", daemon=True)
+        self._poll_thread.start()
+
+    def _capture_sizes(self) -> None:
+        """The graph's and the panes' sizes, for the poll thread (UI thread)."""
         try:
             graph = self.query_one("#graph", GraphView)
-        except NoMatches:  # shutting down
+            panes = self.query_one("#panes")
+        except NoMatches:  # another screen is current, or shutting down
             return
-        self._polling = True
         size = graph.content_size
         if size.width > 0 and size.height > 0:
             self._graph_size = (size.width, size.height)
-        pane_width = self.query_one("#panes").content_size.width - 4
-        if pane_width < 30:  # before the first layout
-            pane_width = max(self.size.width // 2 - 5, 30)
-        first = None
-        if not self._first_paint.is_set() and self.tick_count == 0 and not self._first_done:
-            # The first sample is read here, on the UI thread (a few ms), so the driver panes
-            # are mounted before the first layout and paint, not in a second pass after it.
-            self._first_done = True
-            try:
-                first = self._collect(pane_width)
-            except Exception as exc:  # a broken reading must not stop the monitor
-                first = PollResult(None, error=f"{type(exc).__name__}: {exc}")
-            self._apply(first)
-        self._poll_worker(self._graph_size, pane_width, WINDOWS[self.window_index][1],
-                          self._force_graph, first)
-        self._force_graph = False
+        width = panes.content_size.width - 4
+        self._pane_width = width if width >= 30 else max(self.size.width // 2 - 5, 30)
 
-    @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
-    def _poll_worker(self, graph_size: tuple[int, int], pane_width: int, window_s: float,
-                     force_graph: bool, first: PollResult | None = None) -> None:
+    def _poll_loop(self, first: PollResult) -> None:
+        """The poll thread: the first result's processes and graph, then one poll per tick."""
         start = time.perf_counter()
-        if first is not None:  # read and applied by _poll before the first paint
-            result = first
-        else:
+        # The first frame (header, summary, panes) is painted before any process scan or
+        # graph work (psutil's and plotext's imports would compete with it for the GIL).
+        self._first_paint.wait(2.0)
+        first.notices = []  # shown with its figures already
+        if first.sample is not None and self.process_source is not None:
             try:
-                result = self._collect(pane_width)
+                first.processes = self._process_lines(time.monotonic())
+            except Exception as exc:  # psutil failing degrades the process list only
+                first.processes = [f"process list unavailable: {type(exc).__name__}: {exc}"]
+        self._hand_over(first, start, figures_applied=True)
+        while self._wait_for_next_poll():
+            start = time.perf_counter()
+            self._polling = True
+            self._last_poll_start = time.monotonic()
+            try:
+                result = self._collect(self._pane_width)
             except Exception as exc:  # a broken reading must not stop the monitor
                 result = PollResult(None, error=f"{type(exc).__name__}: {exc}")
-            # Stage 1: figures and text reach the screen before the graph is drawn.
-            self.call_from_thread(self._apply, result)
-        if not self._first_paint.is_set():
-            # The first frame (header, summary, panes) is painted before any process scan
-            # or graph work (psutil's and plotext's imports would compete with it for the GIL).
-            self.call_from_thread(self.call_after_refresh, self._first_paint.set)
-            self._first_paint.wait(2.0)
-            if result.sample is not None and self.process_source is not None:
-                try:
-                    lines = self._process_lines(time.monotonic())
-                except Exception as exc:  # psutil failing degrades the process list only
-                    lines = [f"process list unavailable: {type(exc).__name__}: {exc}"]
-                self.call_from_thread(self._set_processes, lines)
-        frame, title = None, ""
+            self._hand_over(result, start)
+
+    def _wait_for_next_poll(self) -> bool:
+        """Sleep until the next poll is due or asked for; ``False`` when the app stops."""
+        while not self._stopping:
+            if self._poll_now:
+                self._poll_now = False
+                return True
+            timeout = None
+            if not self.paused:
+                timeout = self._last_poll_start + self.interval - time.monotonic()
+                if timeout <= 0:
+                    return True
+            self._wake.wait(timeout)
+            self._wake.clear()
+        return False
+
+    def _request_poll(self) -> None:
+        """Poll now, paused or not (a step, a seek, a resume)."""
+        self._poll_now = True
+        self._wake.set()
+
+    def _hand_over(self, result: PollResult, start: float, figures_applied: bool = False) -> None:
+        """Add the graph to ``result``, hand it to the UI thread and wait until it is applied."""
         if result.sample is not None:
+            force, self._force_graph = self._force_graph, False
             try:
-                frame, title = self._graph(result.sample, graph_size, window_s, force_graph)
+                result.graph, result.graph_title = self._graph(
+                    result.sample, self._graph_size, WINDOWS[self.window_index][1], force)
             except Exception as exc:  # pragma: no cover - plotext surprises
-                result.error = f"graph: {exc}"
-        poll_ms = (time.perf_counter() - start) * 1000
-        # Stage 2: the graph (when its picture changed), then the next poll is armed.
-        self.call_from_thread(self._apply_graph, frame, title, poll_ms)
+                result.notices.append(("graph", f"{type(exc).__name__}: {exc}"))
+        result.poll_ms = (time.perf_counter() - start) * 1000
+        self._applied.clear()
+        if not self._to_ui(self._apply_tick, result, figures_applied):
+            return
+        while not self._applied.wait(0.5) and not self._stopping:
+            pass
+
+    def _to_ui(self, callback: Callable[..., None], *args: Any) -> bool:
+        """Run ``callback(*args)`` on the UI thread, without waiting (poll thread)."""
+        try:
+            self._loop.call_soon_threadsafe(callback, *args, context=self._ui_context)
+        except RuntimeError:  # the event loop is closed: the app has gone
+            self._stopping = True
+            return False
+        return True
+
+    def _apply_tick(self, result: PollResult, figures_applied: bool) -> None:
+        """One tick on screen: figures, processes, graph and clock in one frame (UI thread)."""
+        start = time.perf_counter()
+        try:
+            if figures_applied:  # the first sample: only its processes and graph are new
+                for title, notice in result.notices:
+                    self.notify(notice, title=title, severity="warning", timeout=8)
+                if result.processes is not None:
+                    self.query_one("#procs", TextLines).set_lines(result.processes)
+            else:
+                self._apply_result(result)
+            self._apply_graph(result.graph, result.graph_title)
+            self._tick_clock()
+            self._capture_sizes()
+        except NoMatches:  # another screen is current, or the app is shutting down
+            pass
+        finally:
+            self._last_apply = time.monotonic()
+            self._polling = False
+            self._applied.set()
+            self.ui_ms.append((time.perf_counter() - start) * 1000)
+            self.poll_ms.append(result.poll_ms)
+            for figures in (self.ui_ms, self.poll_ms):
+                if len(figures) > 1000:
+                    del figures[:500]
 
     def _record(self, sample: Sample | None, events) -> None:
         if self.recorder is None:
@@ -439,12 +525,12 @@ class BalloonApp(App):
             events.extend(self.detector.feed(sample))
             events.extend(self._kernel_events(sample, events))
         sample = samples[-1]
-        notices: list[str] = []
+        notices: list[tuple[str, str]] = []
         if self.replay:
             events = self.source.take_events()
         elif self.kernel_log is not None and self.kernel_log.warnings and not self._kmsg_warned:
             self._kmsg_warned = True  # said once; the rest carries on
-            notices = list(self.kernel_log.warnings)
+            notices = [("kernel log", warning) for warning in self.kernel_log.warnings]
         self._record(sample, events if not self.replay else ())
         rate = self.history.rate_mib_s()
         self.rate = rate
@@ -467,7 +553,7 @@ class BalloonApp(App):
         # processes, less often than the balloon figures
         now = time.monotonic()
         if not self._first_paint.is_set() and self.process_source is not None:
-            pass  # the first scan of every process comes after the first frame (_poll_worker)
+            pass  # the first scan of every process comes after the first frame (_poll_loop)
         elif self._proc_lines is None or now >= self._proc_due:
             result.processes = self._process_lines(now)
         return result
@@ -480,7 +566,7 @@ class BalloonApp(App):
 
     def _set_processes(self, lines: list[str]) -> None:
         try:
-            self.query_one("#procs", LineList).set_lines(lines)
+            self.query_one("#procs", TextLines).set_lines(lines)
         except NoMatches:  # shutting down
             pass
 
@@ -537,50 +623,31 @@ class BalloonApp(App):
         return GraphFrame(frame.text, key, frame.build_ms), title
 
     def _apply(self, result: PollResult) -> None:
-        start = time.perf_counter()
+        """Figures and text of a result on screen (UI thread)."""
         try:
             self._apply_result(result)
         except NoMatches:  # the app is shutting down
             pass
-        finally:
-            self._ui_tick = (time.perf_counter() - start) * 1000
 
-    def _apply_graph(self, frame: GraphFrame | None, title: str, poll_ms: float) -> None:
-        start = time.perf_counter()
-        self._polling = False
-        try:
-            graph = self.query_one("#graph", GraphView)
-            if frame is not None and tuple(frame.key[:2]) != tuple(self._graph_size):
-                frame = None  # drawn for a size the graph no longer has
-                self._redraw_graph_paused()
-            if frame is not None:
-                graph.show_frame(frame.text, frame.key)
-                self.graph_ms.append(frame.build_ms)
-                if len(self.graph_ms) > 1000:
-                    del self.graph_ms[:500]
-            if title:
-                graph.set_title(title)
-        except NoMatches:  # the app is shutting down
-            pass
-        finally:
-            self.ui_ms.append(self._ui_tick + (time.perf_counter() - start) * 1000)
-            if len(self.ui_ms) > 1000:
-                del self.ui_ms[:500]
-            self.poll_ms.append(poll_ms)
-            if len(self.poll_ms) > 1000:
-                del self.poll_ms[:500]
-            if not self.paused and self.is_running:
-                delay = max(0.05, self.interval - poll_ms / 1000)
-                self._poll_timer = self.set_timer(delay, self._poll)
-            elif self.is_running and (self._step_request or self._seek_request is not None):
-                self.call_later(self._poll, True)  # a step or seek asked during this poll
+    def _apply_graph(self, frame: GraphFrame | None, title: str) -> None:
+        graph = self.query_one("#graph", GraphView)
+        if frame is not None and tuple(frame.key[:2]) != tuple(self._graph_size):
+            frame = None  # drawn for a size the graph no longer has
+            self._redraw_graph_paused()
+        if frame is not None:
+            graph.show_frame(frame.text, frame.key)
+            self.graph_ms.append(frame.build_ms)
+            if len(self.graph_ms) > 1000:
+                del self.graph_ms[:500]
+        if title:
+            graph.set_title(title)
 
     def _apply_result(self, result: PollResult) -> None:
         if result.error:
             self.notify(result.error, title="reading failed", severity="error", timeout=5)
             return
-        for notice in result.notices:
-            self.notify(notice, title="kernel log", severity="warning", timeout=8)
+        for title, notice in result.notices:
+            self.notify(notice, title=title, severity="warning", timeout=8)
         sample = result.sample
         if sample is None:
             if result.header:
@@ -589,7 +656,7 @@ class BalloonApp(App):
         self.tick_count += 1
         self.prev_sample, self.last_sample = self.last_sample, sample
         self.query_one("#title", Line).set(result.header)
-        self.query_one("#summary", LineList).set_lines(result.summary)
+        self.query_one("#summary", TextLines).set_lines(result.summary)
         self._apply_panes(result)
         if result.reset_events:
             self.event_log = self.event_log[:1]  # keep the "replay started" line
@@ -602,7 +669,7 @@ class BalloonApp(App):
         if log.border_title != title:
             log.border_title = title
         if result.processes is not None:
-            self.query_one("#procs", LineList).set_lines(result.processes)
+            self.query_one("#procs", TextLines).set_lines(result.processes)
 
     @staticmethod
     def _event_text(item: Event | str) -> Text:
@@ -728,19 +795,14 @@ class BalloonApp(App):
                 self.source.paused = self.paused
             except Exception:
                 pass
-        if self.paused and self._poll_timer is not None:
-            self._poll_timer.stop()
-            self._poll_timer = None
         self._refresh_header()
-        if not self.paused and not self._polling:
-            self._poll()
+        if not self.paused:
+            self._request_poll()  # resume at once
 
     def _set_interval(self, value: float) -> None:
         self.interval = round(max(INTERVAL_FLOOR, min(value, 60.0)), 1)
         self._refresh_header()
-        if self._poll_timer is not None:
-            self._poll_timer.stop()
-            self._poll_timer = self.set_timer(self.interval, self._poll)
+        self._wake.set()  # the poll thread takes the new interval from its last poll
 
     def action_slower(self) -> None:
         self._set_interval(self.interval * 2 if self.interval >= 1 else self.interval + 0.2)
@@ -875,18 +937,13 @@ class BalloonApp(App):
         base = self._seek_request if self._seek_request is not None else (
             src.last_time if src.last_time is not None else src.start)
         self._seek_request = min(max(base + direction * delta, src.start), src.end)
-        if self.paused and not self._polling:
-            self._poll(True)
+        self._request_poll()
 
     def _pause_for_replay(self) -> None:
         if not self.paused:
             self.paused = True
             self.source.paused = True
-            if self._poll_timer is not None:
-                self._poll_timer.stop()
-                self._poll_timer = None
-        if not self._polling:
-            self._poll(True)
+        self._request_poll()
 
     def action_cycle_theme(self) -> None:
         names = self.theme_names

@@ -27,9 +27,13 @@ def psutil_source(limit: int = 8) -> ProcessSource:
     """Rows of the live system's largest memory users.
 
     Nothing is imported or scanned until the first call: building the monitor (before its
-    first frame) does not pay for psutil; the poll thread does, later.
+    first frame) does not pay for psutil; the poll thread does, later. A scan reads one
+    small file per process (``statm``, for the RSS); names and owners are read for the
+    shown rows only (``process_iter`` with those attributes reads three files per process
+    and costs four times as much).
     """
     state: dict = {}
+    procs: dict = {}  # pid -> psutil.Process, kept between scans
 
     def read() -> list[ProcRow]:
         psutil = state.get("psutil")
@@ -40,22 +44,30 @@ def psutil_source(limit: int = 8) -> ProcessSource:
             state["total"] = psutil.virtual_memory().total or 1
         total = state["total"]
         users: dict = state.setdefault("users", {})
-        rows = []
-        for proc in psutil.process_iter(["pid", "name", "uids", "memory_info"]):
-            info = proc.info
-            mem = info.get("memory_info")
-            if mem is None:
-                continue
-            uids = info.get("uids")
-            uid = uids.real if uids is not None else None
-            rows.append((mem.rss, info["pid"], uid, info.get("name") or "?"))
-        rows.sort(key=lambda r: (r[0], r[1]), reverse=True)
+        pids = psutil.pids()
+        for gone in procs.keys() - set(pids):
+            del procs[gone]
+        sizes = []
+        for pid in pids:
+            try:
+                proc = procs.get(pid) or procs.setdefault(pid, psutil.Process(pid))
+                sizes.append((proc.memory_info().rss, pid, proc))
+            except psutil.Error:  # gone meanwhile, a zombie, or not ours to read
+                procs.pop(pid, None)
+        sizes.sort(key=lambda r: (r[0], r[1]), reverse=True)
         out = []
-        for rss, pid, uid, name in rows[:limit]:
+        for rss, pid, proc in sizes:
+            if len(out) == limit:
+                break
+            try:
+                with proc.oneshot():
+                    name, uid = proc.name(), proc.uids().real
+            except psutil.Error:
+                continue
             user = users.get(uid)
             if user is None:  # user names of the shown rows only, each looked up once
                 user = users[uid] = _user_name(uid)
-            out.append(ProcRow(pid, user[:8], rss // 1024, rss * 100.0 / total, name))
+            out.append(ProcRow(pid, user[:8], rss // 1024, rss * 100.0 / total, name or "?"))
         return out
 
     return read

@@ -89,9 +89,9 @@ async def settle(pilot) -> None:
     """Wait until the one live sample and its graph are on screen, then press the keys."""
     app = pilot.app
     for _ in range(400):
-        if (app.tick_count >= 1 and app.query("#graph GraphRow") and not app._polling
+        if (app.tick_count >= 1 and app.query_one("#graph").row_count and not app._polling
                 and all(w.is_finished for w in app.workers)):
-            rows = len(app.query("#graph GraphRow"))
+            rows = app.query_one("#graph").row_count
             if rows >= app.query_one("#graph").content_size.height - 1:
                 break
         await pilot.pause(0.02)

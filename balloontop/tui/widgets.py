@@ -7,7 +7,12 @@ from typing import NamedTuple
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.geometry import Region, Size
+from textual.strip import Strip
+from textual.visual import Visual
+from textual.widget import Widget
 from textual.widgets import Static
 
 
@@ -29,37 +34,69 @@ class Line(Static):
         return True
 
 
-class LineList(Vertical):
-    """Lines as separate widgets, so changing one line repaints one line (bytes/s budget)."""
+class TextLines(Widget):
+    """Rows of markup (or Rich ``Text``) drawn by one widget, one row per line.
 
-    DEFAULT_CSS = "LineList { height: auto; width: 1fr; }"
+    Changing one row repaints that row only (bytes/s budget), and one widget instead of a
+    widget per row keeps the memory and the compositor's work per update small. Rows do
+    not wrap; a row too long for the width ends in an ellipsis.
+    """
 
-    def __init__(self, lines: Sequence[str] = (), **kwargs) -> None:
+    DEFAULT_CSS = "TextLines { height: auto; width: 1fr; text-wrap: nowrap; text-overflow: ellipsis; }"
+
+    def __init__(self, rows: Sequence[str | Text] = (), **kwargs) -> None:
         super().__init__(**kwargs)
-        self._initial = list(lines)
-
-    def compose(self) -> ComposeResult:
-        for markup in self._initial:
-            yield Line(markup)
+        self._rows: list[str | Text] = list(rows)
+        self._contents: dict[int, Content] = {}
 
     @property
     def texts(self) -> list[str]:
-        return [line.markup_text for line in self.query_children(Line)]
+        """The rows as given (markup), or the plain text of ``Text`` rows."""
+        return [row if isinstance(row, str) else row.plain for row in self._rows]
 
-    def set_lines(self, lines: Sequence[str]) -> int:
-        """Update in place; returns how many lines changed."""
-        children = list(self.query_children(Line))
-        changed = 0
-        for child, markup in zip(children, lines, strict=False):
-            changed += child.set(markup)
-        if len(lines) > len(children):
-            self.mount_all([Line(m) for m in lines[len(children):]])
-            changed += len(lines) - len(children)
-        elif len(children) > len(lines):
-            for child in children[len(lines):]:
-                child.remove()
-            changed += len(children) - len(lines)
-        return changed
+    @property
+    def row_count(self) -> int:
+        return len(self._rows)
+
+    def set_lines(self, rows: Sequence[str | Text]) -> int:
+        """Replace the rows; repaints the changed rows only. Returns how many changed."""
+        rows = list(rows)
+        old = self._rows
+        if len(rows) != len(old):
+            changed = sum(a != b for a, b in zip(old, rows, strict=False)) + abs(len(rows) - len(old))
+            self._rows = rows
+            self._contents.clear()
+            self.refresh(layout=True)
+            return changed
+        dirty = [y for y, (a, b) in enumerate(zip(old, rows, strict=False)) if a != b]
+        if dirty:
+            self._rows = rows
+            width = self.size.width
+            for y in dirty:
+                self._contents.pop(y, None)
+            self.refresh(*[Region(0, y, width, 1) for y in dirty])
+        return len(dirty)
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(self._rows)
+
+    def get_content_width(self, container: Size, viewport: Size) -> int:
+        return max((self._content(y).cell_length for y in range(len(self._rows))), default=0)
+
+    def _content(self, y: int) -> Content:
+        content = self._contents.get(y)
+        if content is None:
+            row = self._rows[y]
+            content = Content.from_markup(row) if isinstance(row, str) else Content.from_rich_text(row)
+            self._contents[y] = content
+        return content
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        if not 0 <= y < len(self._rows) or width <= 0:
+            return Strip.blank(width, self.visual_style.rich_style)
+        strips = Visual.to_strips(self, self._content(y), width, 1, self.visual_style, pad=True)
+        return strips[0] if strips else Strip.blank(width, self.visual_style.rich_style)
 
 
 class DriverPane(VerticalScroll):
@@ -73,7 +110,7 @@ class DriverPane(VerticalScroll):
         self.key = key
         self.border_title = title
         self.title_text = title
-        self.lines = LineList(lines)
+        self.lines = TextLines(lines)
 
     def compose(self) -> ComposeResult:
         yield self.lines
@@ -86,24 +123,21 @@ class NoBalloonPane(VerticalScroll):
         super().__init__(**kwargs)
         self.key = "none"
         self.border_title = "no balloon"
-        self.lines = LineList(lines)
+        self.lines = TextLines(lines)
 
     def compose(self) -> ComposeResult:
         yield self.lines
 
 
-class GraphRow(Static):
-    DEFAULT_CSS = "GraphRow { height: 1; width: 1fr; text-wrap: nowrap; }"
+class GraphView(TextLines):
+    """The plotext frame, one row per line: a frame that differs from the one on screen in
+    three rows repaints three rows, not the whole graph (bytes/s budget)."""
 
-
-class GraphView(Vertical):
-    """The plotext frame, one widget per row: a frame that differs from the one on screen
-    in three rows repaints three rows, not the whole graph (bytes/s budget)."""
+    DEFAULT_CSS = "GraphView { text-overflow: clip; }"
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.frame_key: tuple | None = None
-        self._rows: list[Text] = []
         self.title_text = ""
 
     def set_title(self, title: str) -> None:
@@ -118,23 +152,13 @@ class GraphView(Vertical):
 
     @property
     def text(self) -> str:
-        return "\n".join(row.plain for row in self._rows)
+        return "\n".join(self.texts)
 
     def show_frame(self, text: Text, key: tuple) -> bool:
         if key == self.frame_key:
             return False
         self.frame_key = key
-        rows = text.split("\n", allow_blank=True)
-        children = list(self.query_children(GraphRow))
-        for i, row in enumerate(rows):
-            if i < len(children):
-                if i >= len(self._rows) or self._rows[i] != row:
-                    children[i].update(row, layout=False)
-            else:
-                self.mount(GraphRow(row))
-        for child in children[len(rows):]:
-            child.remove()
-        self._rows = list(rows)
+        self.set_lines(text.split("\n", allow_blank=True))
         return True
 
 

@@ -10,8 +10,11 @@ pytestmark = pytest.mark.asyncio if False else []
 
 
 async def _ready(pilot, app, ticks: int = 1):
+    """Until ``ticks`` polls are applied with their graph and processes, and laid out."""
     for _ in range(200):
-        if app.tick_count >= ticks and app.query("#graph GraphRow"):
+        if (app.tick_count >= ticks and len(app.poll_ms) >= ticks and not app._polling
+                and app.query_one("#graph").row_count):
+            await pilot.pause()  # the layout of what the last tick mounted
             return
         await pilot.pause(0.05)
     raise AssertionError("monitor never showed a sample")
@@ -243,5 +246,5 @@ def test_ui_thread_time_per_tick_is_small():
         app = build_app("618-nodeflate-0512M")
         async with app.run_test(size=(120, 40)) as pilot:
             await _ready(pilot, app, ticks=4)
-            assert app.ui_ms and app.query('#graph GraphRow')
+            assert app.ui_ms and app.query_one("#graph").row_count
     run(go())
