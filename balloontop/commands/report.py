@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections import Counter
 from typing import Any
@@ -68,24 +69,83 @@ def _clock(t: float, start: float) -> str:
     return f"+{t - start:7.1f}s"
 
 
-def chart(rec: Any, width: int, height: int, color: bool) -> str:
-    """The balloon (MiB) against seconds since the first sample, as text."""
-    import plotext
+def _nice_step(span: float, count: int, base2_from: float | None = None) -> float:
+    """A round tick step (1, 2, 2.5, 3 or 5 times a power of ten) giving about ``count`` ticks
+    over ``span`` (up to a sixth more); a power of two if ``span`` reaches ``base2_from``
+    (memory reads best so)."""
+    raw = span / max(count - 1, 1)
+    if base2_from is not None and span >= base2_from:
+        return float(2 ** math.ceil(math.log2(raw)))
+    mag = 10.0 ** math.floor(math.log10(raw))
+    return next(m * mag for m in (1, 2, 2.5, 3, 5, 10) if m * mag >= raw * 0.85)
 
+
+def _tick_label(value: float) -> str:
+    return f"{value:.6f}".rstrip("0").rstrip(".") or "0"
+
+
+def _plotext_figure() -> Any:
+    """A private plotext 5 figure (not plotext's global one), its size not clamped to the terminal.
+
+    ``plotext._doc`` before ``plotext._figure``: the figure class body prints a warning to
+    stdout for each method missing from ``_doc``'s registry (see ``tui/graph.py``). Here
+    ``plotext`` normally loads whole (its ``__init__`` imports them in that order); if the
+    monitor's graph loaded it lean first (a test run), the bare package needs ``_doc`` first.
+    The master figure reads the terminal size once when created, harmless in a one-shot
+    command (``run`` just did too); the size clamp is turned off so the chart has the width
+    asked for, on a terminal or not.
+    """
+    import plotext._doc  # noqa: F401  (before _figure: see above)
+    from plotext._figure import _figure_class
+
+    fig = _figure_class()
+    fig._limit_size(False, False)
+    return fig
+
+
+def chart(rec: Any, width: int, height: int, color: bool) -> str:
+    """The balloon (MiB) against seconds since the first sample, as text (plotext 5).
+
+    The y axis starts at 0 MiB; ticks are round numbers (MiB in powers of two from 256 up).
+    """
     samples = [s for s in rec.samples if s.balloon.kib is not None]
     if len(samples) < 2:
         return ""
     start = samples[0].time
     xs = [s.time - start for s in samples]
     ys = [s.balloon.kib / 1024 for s in samples]
-    fig = plotext.figure
-    fig.clear()
+    width, height = max(width, 30), max(height, 8)
+    xlo, xhi = min(0.0, min(xs)), max(xs)
+    if xhi <= xlo:
+        xhi = xlo + 1.0
+    ymax = max(max(ys), 1.0)
+    xstep = _nice_step(xhi - xlo, max(2, (width - 8) // 10))  # a label every 10 columns or more
+    xticks = [i * xstep for i in range(math.ceil(xlo / xstep - 1e-9), math.floor(xhi / xstep + 1e-9) + 1)]
+    ystep = _nice_step(ymax, max(2, min(6, height // 3)), base2_from=256)
+    yticks = [i * ystep for i in range(math.ceil(ymax / ystep - 1e-9) + 1)]
+
+    fig = _plotext_figure()
     fig.plot_size(width, height)
     fig.title("balloon (MiB) over time (s)")
-    fig.draw(fig.signal(xs, ys))
-    text = str(fig.build())
-    fig.clear()
-    return text if color else plotext.uncolorize(text)
+    fig.plot(xs, ys)  # joins consecutive samples: a step in the balloon shows as a vertical line
+    fig.xlim(xlo, xhi)
+    fig.ylim(0, yticks[-1])
+    xlabels, ylabels = [_tick_label(t) for t in xticks], [_tick_label(t) for t in yticks]
+    fig.xticks(xticks, xlabels)
+    fig.yticks(yticks, ylabels)
+    # plotext 5's ``xticks``/``yticks`` pass (tick, label) pairs through a set: the order labels
+    # are placed in, and so which of two labels too close together is left out, would change
+    # with the process's string hash seed (PYTHONHASHSEED). Placed in a fixed order instead,
+    # from the left and from the bottom (``tui/graph.py`` does the same).
+    monitor = fig.monitor
+    monitor.xticks[0], monitor.xlabels[0] = xticks, xlabels
+    monitor.yticks[0], monitor.ylabels[0] = yticks, ylabels
+    text = fig.build()
+    if not color:
+        from plotext._utility import uncolorize
+
+        text = uncolorize(text)
+    return text
 
 
 def run(args: argparse.Namespace) -> int:
