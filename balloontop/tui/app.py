@@ -31,7 +31,6 @@ from textual.color import Color
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from ..config import INTERVAL_FLOOR
 from ..events import EventDetector
@@ -42,7 +41,7 @@ from .graph import GraphBuilder, GraphFrame
 from .processes import ProcRow, process_lines, psutil_source
 from .screens import HelpScreen, KernelLogScreen, MarkerScreen
 from .themes import load_themes
-from .widgets import Clock, DriverPane, EventLog, GraphView, Line, NoBalloonPane, PaneColumn, TextLines
+from .widgets import Clock, DriverPane, EventLog, GraphView, KeyBar, Line, NoBalloonPane, PaneColumn, TextLines
 
 PROCESS_ROWS = 8
 OOM_MERGE_S = 120.0
@@ -138,6 +137,7 @@ class BalloonApp(App):
         self.kernel_log_root = None if self.replay else kernel_log_root
         self.kernel_log: Any = None  # created in the poll thread with the first sample
         self.oom_inference: Any = None
+        self._kernel_backlog: list[Sample] = []  # samples read before the kernel log started
         self._kmsg_warned = False
         self._rec_lock = threading.Lock()  # the poll thread and markers both write
         self.event_log: list[Event | str] = []
@@ -221,7 +221,20 @@ class BalloonApp(App):
                 procs = TextLines([], id="procs")
                 procs.border_title = "largest memory users"
                 yield procs
-        yield Footer()
+        yield KeyBar(self._footer_keys(), self._palette_key(), id="keys")
+
+    def _footer_keys(self) -> list[tuple[str, str, str]]:
+        """The keys the footer lists: the shown bindings this source can use."""
+        return [(binding.key_display or binding.key, binding.description, binding.action)
+                for binding in self.BINDINGS
+                if binding.show and self.check_action(binding.action.split("(")[0], ()) is not False]
+
+    def _palette_key(self) -> str:
+        if not self.ENABLE_COMMAND_PALETTE:
+            return ""
+        bar = "|" if self.ascii_only else "▏"
+        return (f"[$foreground 20%]{bar}[/][@click=app.command_palette][b $footer-key-foreground] ^p[/] "
+                "palette [/]")
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         from .themes import VARIABLES
@@ -571,8 +584,18 @@ class BalloonApp(App):
             pass
 
     def _kernel_events(self, sample: Sample, detected: list[Event]) -> list[Event]:
-        """The kernel log's reports and the deflate-on-OOM inference (poll thread)."""
+        """The kernel log's reports and the deflate-on-OOM inference (poll thread).
+
+        Not before the first frame: the first sample (read on the UI thread) is kept and
+        fed with the second; the log is read from its start then, so nothing is missed.
+        """
+        if not self._first_paint.is_set() and threading.current_thread() is threading.main_thread():
+            self._kernel_backlog.append(sample)
+            return []
         out: list[Event] = []
+        backlog, self._kernel_backlog = self._kernel_backlog, []
+        for earlier in backlog:
+            out.extend(self._kernel_events(earlier, detected))
         if self.kernel_log_root is not None:
             if self.kernel_log is None:
                 from ..kmsg import KernelLog

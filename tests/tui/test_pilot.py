@@ -248,3 +248,32 @@ def test_ui_thread_time_per_tick_is_small():
             await _ready(pilot, app, ticks=4)
             assert app.ui_ms and app.query_one("#graph").row_count
     run(go())
+
+
+def test_footer_lists_the_keys_and_a_click_runs_one():
+    async def go():
+        app = build_app("618-nodeflate-0512M")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await _ready(pilot, app)
+            keys = app.query_one("#keys")
+            line = keys.line(keys.size.width).plain
+            for shown in (" q Quit ", " space Pause ", " g Graph ", " ? Help ", "^p palette"):
+                assert shown in line
+            assert "Step" not in line  # replay keys: not in the live monitor
+            assert line.rstrip().endswith("^p palette")
+            before = app.theme
+            await pilot.click("#keys", offset=(line.index(" t Theme") + 1, 0))
+            await pilot.pause()
+            assert app.theme != before
+    run(go())
+
+
+def test_footer_keeps_the_palette_key_at_80_columns():
+    async def go():
+        app = build_app("618-nodeflate-0512M")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _ready(pilot, app)
+            keys = app.query_one("#keys")
+            line = keys.line(80).plain
+            assert len(line) == 80 and line.startswith(" q Quit ") and line.endswith("^p palette ")
+    run(go())
