@@ -45,6 +45,9 @@ def build_parser(argv: Sequence[str] = ()) -> tuple[argparse.ArgumentParser, dic
     monitor's options and the other commands' modules are not imported for it).
     """
     only = argv[0] if argv and argv[0] in COMMAND_MODULES else None
+    # The monitor (no command anywhere, no help asked): the commands' names are enough to
+    # reject a stray word as argparse would; their modules stay unloaded (start-up time).
+    names_only = only is None and not any(a in COMMAND_MODULES or a in ("-h", "--help") for a in argv)
     parser = _Parser(
         prog="balloontop",
         description="Watch what the memory balloon of this Linux guest is doing.",
@@ -55,8 +58,12 @@ def build_parser(argv: Sequence[str] = ()) -> tuple[argparse.ArgumentParser, dic
     monitor = None if only else _monitor_module()
     if monitor is not None:
         monitor.register_top(parser)
-    modules = _command_modules([only] if only else COMMAND_MODULES)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    if names_only:
+        for name in COMMAND_MODULES:
+            sub.add_parser(name)
+        return parser, {}
+    modules = _command_modules([only] if only else COMMAND_MODULES)
     for module in modules.values():
         module.register(sub)
     return parser, modules

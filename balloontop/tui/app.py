@@ -19,7 +19,6 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +38,6 @@ from ..model import Event, Sample
 from . import model_view as mv
 from .graph import GraphBuilder, GraphFrame
 from .processes import ProcRow, process_lines, psutil_source
-from .screens import HelpScreen, KernelLogScreen, MarkerScreen
 from .themes import load_themes
 from .widgets import Clock, DriverPane, EventLog, GraphView, KeyBar, Line, NoBalloonPane, PaneColumn, TextLines
 
@@ -53,26 +51,34 @@ GRAPH_REST_S = 5.0
 MAX_PANES = 9
 
 
-@dataclass
 class PollResult:
-    sample: Sample | None
-    error: str | None = None
-    header: str = ""
-    summary: list[str] = field(default_factory=list)
-    panes: list[tuple[str, mv.PaneContent]] = field(default_factory=list)
-    no_balloon: list[str] | None = None
-    events: list[Event] = field(default_factory=list)
-    graph: GraphFrame | None = None
-    graph_title: str = ""
-    processes: list[str] | None = None
-    poll_ms: float = 0.0
-    """Wall time of the poll, its graph included (poll thread)."""
-    notices: list[tuple[str, str]] = field(default_factory=list)
-    """(title, message) pairs shown once as notifications."""
-    reset_events: bool = False
-    """A replay seek: the event log is rebuilt from ``events``."""
-    episode: str = ""
-    """The event pane's title suffix while an inflate/deflate episode is open."""
+    """One tick read by the poll thread, for the UI thread to apply (mutable: the poll
+    thread adds the graph, processes and notices as it goes)."""
+
+    __slots__ = ("sample", "error", "header", "summary", "panes", "no_balloon", "events", "graph",
+                 "graph_title", "processes", "poll_ms", "notices", "reset_events", "episode")
+
+    def __init__(self, sample: Sample | None, error: str | None = None, *,
+                 events: list[Event] | None = None,
+                 notices: list[tuple[str, str]] | None = None, reset_events: bool = False) -> None:
+        self.sample = sample
+        self.error = error
+        self.header = ""
+        self.summary: list[str] = []
+        self.panes: list[tuple[str, mv.PaneContent]] = []
+        self.no_balloon: list[str] | None = None
+        self.events: list[Event] = events if events is not None else []
+        self.graph: GraphFrame | None = None
+        self.graph_title = ""
+        self.processes: list[str] | None = None
+        self.poll_ms = 0.0
+        """Wall time of the poll, its graph included (poll thread)."""
+        self.notices: list[tuple[str, str]] = notices if notices is not None else []
+        """(title, message) pairs shown once as notifications."""
+        self.reset_events = reset_events
+        """A replay seek: the event log is rebuilt from ``events``."""
+        self.episode = ""
+        """The event pane's title suffix while an inflate/deflate episode is open."""
 
 
 def _ascii_terminal() -> bool:
@@ -904,6 +910,8 @@ class BalloonApp(App):
                 pass
 
     def action_marker(self) -> None:
+        from .screens import MarkerScreen  # screens load on first use (start-up time)
+
         self.push_screen(MarkerScreen(), self._add_marker)
 
     def _add_marker(self, text: str | None) -> None:
@@ -938,6 +946,8 @@ class BalloonApp(App):
         else:
             note = None
         warnings = list(self.kernel_log.warnings) if self.kernel_log is not None else []
+        from .screens import KernelLogScreen
+
         self.push_screen(KernelLogScreen(self.kernel_log_rows(), warnings, note))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -975,6 +985,8 @@ class BalloonApp(App):
         self.notify(f"theme: {self.theme}", timeout=1.5)
 
     def action_help(self) -> None:
+        from .screens import HelpScreen
+
         self.push_screen(HelpScreen(self.BINDINGS))
 
     def get_system_commands(self, screen: Screen):

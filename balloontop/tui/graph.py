@@ -15,7 +15,7 @@ import math
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from rich.text import Text
 
@@ -27,8 +27,7 @@ SERIES = (
 )
 
 
-@dataclass(frozen=True)
-class GraphFrame:
+class GraphFrame(NamedTuple):
     text: Text
     key: tuple
     build_ms: float

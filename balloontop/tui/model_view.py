@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from textual.markup import escape
 
@@ -139,13 +139,12 @@ def summary_lines(sample: Sample, rate: float | None) -> list[str]:
     return lines
 
 
-@dataclass
-class PaneContent:
+class PaneContent(NamedTuple):
     title: str
     subtitle: str
     lines: list[str]
     virtio: VirtioDevice | None = None
-    warnings: list[str] = field(default_factory=list)
+    warnings: tuple[str, ...] | list[str] = ()
 
 
 def _device_for(sample: Sample, reading: DriverReading) -> VirtioDevice | None:

@@ -8,11 +8,10 @@ prints a note instead. Runs in the poll thread, less often than the balloon figu
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class ProcRow:
+class ProcRow(NamedTuple):
     pid: int
     user: str
     rss_kib: int

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from textual.color import Color, ColorParseError
 from textual.theme import Theme
@@ -39,8 +38,7 @@ VARIABLES: Mapping[str, str] = {
 """balloontop's own theme variables and their defaults (the ``dark`` palette)."""
 
 
-@dataclass(frozen=True)
-class ThemeProblem:
+class ThemeProblem(NamedTuple):
     path: str
     reason: str
 
