@@ -2,12 +2,13 @@
 
 ``make_app(...)`` is the one factory the CLI, the tests and the screenshot script use.
 
-Threading: one poll at a time runs in a thread worker (``exclusive``); it reads a sample,
-feeds the history and the event detector, builds the graph frame (plotext) and every
-line of text, and hands the result to the UI thread, which only compares strings and
-updates the widgets whose text changed. The next poll is armed (one-shot timer) when
-the previous one has been applied, so polls never overlap and a slow file never blocks
-the screen.
+Threading: the first sample is read on the UI thread before the first layout (a few ms),
+then one long-lived poll thread reads a sample per tick, feeds the history, the event
+detector and the kernel log, builds the graph frame (plotext) and every line of text, and
+hands the result to the UI thread in one callback, which only compares strings and
+repaints the rows whose text changed (the clock rides in the same frame). The thread
+waits until a result is applied before it reads the next, so polls never overlap and a
+slow file never blocks the screen.
 """
 
 from __future__ import annotations
@@ -582,12 +583,6 @@ class BalloonApp(App):
         self._proc_lines = process_lines(rows, PROCESS_ROWS)
         self._proc_due = now + self.process_interval
         return self._proc_lines
-
-    def _set_processes(self, lines: list[str]) -> None:
-        try:
-            self.query_one("#procs", TextLines).set_lines(lines)
-        except NoMatches:  # shutting down
-            pass
 
     def _kernel_events(self, sample: Sample, detected: list[Event]) -> list[Event]:
         """The kernel log's reports and the deflate-on-OOM inference (poll thread).

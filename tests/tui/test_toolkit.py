@@ -155,6 +155,34 @@ def test_no_permission_warned_once_and_monitor_carries_on(tmp_path, monkeypatch)
     run(go())
 
 
+def test_kernel_log_starts_in_the_poll_thread_after_the_first_frame(tmp_path, monkeypatch):
+    """The first frame does not wait for the kernel log: it is opened by the poll thread,
+    after the first paint, and the first sample (read on the UI thread) still reaches it."""
+    import threading
+
+    from balloontop import kmsg
+
+    opened = []
+    real = kmsg.KernelLog
+
+    class Recorded(real):
+        def __init__(self, *args, **kwargs):
+            opened.append((threading.current_thread() is threading.main_thread(),
+                           app._first_paint.is_set(), app.tick_count))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(kmsg, "KernelLog", Recorded)
+    app = _kmsg_app(_kmsg_root(tmp_path))
+
+    async def go():
+        async with app.run_test(size=(120, 40)) as pilot:
+            await _ready(pilot, app, ticks=2)
+            assert opened == [(False, True, 1)]  # once, off the UI thread, after the first frame
+            assert app._kernel_backlog == [] and app.oom_inference is not None
+            assert _events(app, "oom_kill")  # the recorded OOM report, read from the log's start
+    run(go())
+
+
 def test_marker_key_adds_marker_to_log_and_recording(tmp_path):
     async def go():
         from balloontop.recording import Recorder, read_recording
