@@ -176,3 +176,90 @@ def test_report_on_a_terminal_is_coloured(demo: Path) -> None:
     out = data.decode().replace("\r\n", "\n")
     assert "\x1b[" in out
     assert uncolorize(out) == report_out(demo).stdout  # the same report, colours aside
+
+
+def _series(points: list[tuple[float, int]]) -> SimpleNamespace:
+    """A recording of (time, balloon KiB) samples, enough of one for ``chart``."""
+    return SimpleNamespace(samples=[SimpleNamespace(time=t, balloon=SimpleNamespace(kib=kib)) for t, kib in points])
+
+
+def _stretched(rec: SimpleNamespace | object, each: int, back_at: int | None = None) -> SimpleNamespace:
+    """Every sample of ``rec`` as ``each`` samples 0.01 s apart, a few KiB of noise on the balloon;
+    with ``back_at``, the clock set back 30 s from that sample on (times out of order)."""
+    points = []
+    for n, s in enumerate(rec.samples):
+        for k in range(each):
+            t = s.time + k * 0.01 - (30.0 if back_at is not None and n >= back_at else 0.0)
+            points.append((t, max(0, s.balloon.kib + (k * 7919) % 4001 - 2000)))
+    return _series(points)
+
+
+@pytest.fixture
+def thinned(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """(samples in, points out) of each ``_thin`` while the test runs."""
+    from balloontop.commands import report
+
+    calls: list[tuple[int, int]] = []
+    thin = report._thin
+
+    def spy(xs: list[float], ys: list[float], starts: list[int]) -> tuple[list[float], list[float]]:
+        out = thin(xs, ys, starts)
+        calls.append((len(xs), len(out[0])))
+        return out
+
+    monkeypatch.setattr(report, "_thin", spy)
+    return calls
+
+
+@pytest.mark.parametrize("size", [(WIDTH, HEIGHT), (120, 15), (60, 12), (30, 8)])
+def test_thinning_leaves_the_chart_of_the_recordings_as_it_was(
+    demo: Path, tmp_path: Path, size: tuple[int, int]
+) -> None:
+    flat = tmp_path / "flat.jsonl"
+    assert main(["record", str(flat), "--root", str(ROOT), "--interval", "0.2", "--duration", "0.4"]) == 0
+    for rec in (read_recording(str(demo)), read_recording(str(flat))):
+        for color in (False, True):
+            assert chart(rec, *size, color=color) == chart(rec, *size, color=color, thin=False)
+
+
+@pytest.mark.parametrize("back_at", [None, 60])
+@pytest.mark.parametrize("size", [(WIDTH, HEIGHT), (60, 12)])
+def test_thinning_a_long_recording_draws_the_same_chart(
+    demo: Path, thinned: list[tuple[int, int]], size: tuple[int, int], back_at: int | None
+) -> None:
+    """The demo, 200 samples to each of its own (20,000): a few points a column, the same text,
+    in time order or with the clock set back."""
+    rec = _stretched(read_recording(str(demo)), 200, back_at)
+    text = chart(rec, *size, color=True)
+    assert thinned and thinned[-1][0] == 20_000
+    # 4 points a run, a run a column (two a character), or two where the clock went back (30 s of 168)
+    assert thinned[-1][1] <= 4 * 2 * size[0] * (1.2 if back_at else 1)
+    assert text == chart(rec, *size, color=True, thin=False)
+
+
+def test_a_spike_and_a_step_stay_in_a_long_chart(thinned: list[tuple[int, int]]) -> None:
+    """200,000 samples 1 s apart at 256 MiB, one of them (at 100,321 s, inside a column) at 3 GiB, and 1 GiB from
+    150,000 s on: the spike goes up to 3072 MiB in its column, the step stands where it was."""
+    def kib(i: int) -> int:
+        return 3072 * 1024 if i == 100_321 else 1024 * 1024 if i >= 150_000 else 256 * 1024
+
+    rec = _series([(5000.0 + i, kib(i)) for i in range(200_000)])
+    text = chart(rec, WIDTH, HEIGHT, color=False)
+    assert thinned == [(200_000, thinned[0][1])] and thinned[0][1] < 1000
+    lines = rows(text)
+    canvas = {line[:4].strip(): line[5:-1] for line in lines if line[4:5] == "┤"}
+    assert list(canvas) == ["3072", "2048", "1024", "0"]  # the y axis up to the spike
+
+    def at(col: int) -> float:  # seconds at a canvas column (94 of them)
+        return col / 93 * 199_999
+
+    spike = [c for c, ch in enumerate(canvas["3072"]) if ch != " "]
+    assert spike and all(abs(at(c) - 100_321) < 2 * 199_999 / 93 for c in spike)
+    plot = [line[5:-1] for line in lines[2:-2]]
+    low = next(r for r, row in enumerate(plot) if row[0] != " ")  # the 256 MiB line, from the start
+    assert all(row[spike[-1]] != " " for row in plot[: low + 1])  # the spike, top to bottom
+    # the step: 1 GiB from about 150,000 s to the end, 256 MiB up to there only
+    top = [c for c, ch in enumerate(canvas["1024"]) if ch != " " and c not in spike]
+    assert top[-1] == len(canvas["1024"]) - 1 and abs(at(top[0]) - 150_000) < 2 * 199_999 / 93
+    assert all(ch == " " for ch in plot[low][top[0] + 1 :])
+    assert " " not in plot[low][: top[0]]

@@ -11,8 +11,11 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import operator
 import sys
+from bisect import bisect_right
 from collections import Counter
+from itertools import islice
 from typing import Any
 
 MAX_EVENTS_SHOWN = 20
@@ -103,10 +106,53 @@ def _plotext_figure() -> Any:
     return fig
 
 
-def chart(rec: Any, width: int, height: int, color: bool) -> str:
+def _runs(xs: list[float], lo: float, hi: float, bins: int) -> list[int]:
+    """Where each run of consecutive samples in one canvas column starts (and ``len(xs)``).
+
+    The column is the one plotext 5 draws x in, out of ``bins``: ``_utility.get_matrix_data``'s
+    arithmetic term for term, which never decreases as x grows. So when the times are in order
+    (a recording's are, unless the clock was set back) each run's end is found by bisection.
+    """
+    span, floor, n = hi - lo, math.floor, len(xs)
+
+    def column(x: float) -> int:
+        return floor(round(0.5 + (bins - 1) * (x - lo) / span, 8))
+
+    if all(map(operator.le, xs, islice(xs, 1, None))):
+        starts, i = [0], 0
+        while i < n:
+            i = bisect_right(xs, column(xs[i]), i, n, key=column)
+            starts.append(i)
+        return starts
+    columns = [column(x) for x in xs]
+    return [0, *(i for i in range(1, n) if columns[i] != columns[i - 1]), n]
+
+
+def _thin(xs: list[float], ys: list[float], starts: list[int]) -> tuple[list[float], list[float]]:
+    """The samples plotext would draw the same line through: of each run of consecutive samples
+    in one canvas column (``_runs``), the first, the lowest, the highest and the last, in time order.
+
+    plotext joins consecutive points with a line: inside a column the samples of a run draw
+    every row between their lowest and highest (and no other), which the four kept draw too;
+    the segments from one run to the next keep both their ends. So the chart is the same,
+    steps and one-sample spikes included, from at most four points a run instead of thousands.
+    """
+    if len(starts) * 4 >= len(xs):
+        return xs, ys
+    keep: list[int] = []
+    for a, b in zip(starts[:-1], starts[1:], strict=True):
+        run = ys[a:b]
+        low, high = a + run.index(min(run)), a + run.index(max(run))
+        keep += sorted({a, low, high, b - 1})
+    return [xs[i] for i in keep], [ys[i] for i in keep]
+
+
+def chart(rec: Any, width: int, height: int, color: bool, thin: bool = True) -> str:
     """The balloon (MiB) against seconds since the first sample, as text (plotext 5).
 
     The y axis starts at 0 MiB; ticks are round numbers (MiB in powers of two from 256 up).
+    With ``thin`` (the default) a long recording is cut down first to the samples that draw the
+    same chart (``_thin``): plotext 5 is pure Python, a week of samples takes seconds otherwise.
     """
     samples = [s for s in rec.samples if s.balloon.kib is not None]
     if len(samples) < 2:
@@ -115,7 +161,7 @@ def chart(rec: Any, width: int, height: int, color: bool) -> str:
     xs = [s.time - start for s in samples]
     ys = [s.balloon.kib / 1024 for s in samples]
     width, height = max(width, 30), max(height, 8)
-    xlo, xhi = min(0.0, min(xs)), max(xs)
+    xlo, xhi = float(min(0.0, min(xs))), float(max(xs))
     if xhi <= xlo:
         xhi = xlo + 1.0
     ymax = max(max(ys), 1.0)
@@ -123,21 +169,30 @@ def chart(rec: Any, width: int, height: int, color: bool) -> str:
     xticks = [i * xstep for i in range(math.ceil(xlo / xstep - 1e-9), math.floor(xhi / xstep + 1e-9) + 1)]
     ystep = _nice_step(ymax, max(2, min(6, height // 3)), base2_from=256)
     yticks = [i * ystep for i in range(math.ceil(ymax / ystep - 1e-9) + 1)]
+    xlabels, ylabels = [_tick_label(t) for t in xticks], [_tick_label(t) for t in yticks]
 
     fig = _plotext_figure()
+    monitor = fig.monitor
+    if thin:
+        from plotext._utility import marker_factor, plot_marker
+
+        # plotext's canvas: the width less the two y axes and the left labels (``_build``), in
+        # columns of the line's marker (two a character for "hd", plotext's default on unix)
+        canvas = width - sum(monitor.yaxes) - max(len(label) for label in ylabels)
+        bins = canvas * marker_factor(plot_marker, 2, 2, 2)
+        if bins > 1:
+            xs, ys = _thin(xs, ys, _runs(xs, xlo, xhi, bins))
     fig.plot_size(width, height)
     fig.title("balloon (MiB) over time (s)")
     fig.plot(xs, ys)  # joins consecutive samples: a step in the balloon shows as a vertical line
     fig.xlim(xlo, xhi)
     fig.ylim(0, yticks[-1])
-    xlabels, ylabels = [_tick_label(t) for t in xticks], [_tick_label(t) for t in yticks]
     fig.xticks(xticks, xlabels)
     fig.yticks(yticks, ylabels)
     # plotext 5's ``xticks``/``yticks`` pass (tick, label) pairs through a set: the order labels
     # are placed in, and so which of two labels too close together is left out, would change
     # with the process's string hash seed (PYTHONHASHSEED). Placed in a fixed order instead,
     # from the left and from the bottom (``tui/graph.py`` does the same).
-    monitor = fig.monitor
     monitor.xticks[0], monitor.xlabels[0] = xticks, xlabels
     monitor.yticks[0], monitor.ylabels[0] = yticks, ylabels
     text = fig.build()
