@@ -18,15 +18,17 @@ from .parsers.meminfo import parse_meminfo
 from .parsers.vmstat import parse_vmstat
 from .rootfs import Root
 from .system import read_system
-from .virtio.devices import read_virtio_devices
+from .virtio.devices import DeviceCache, read_virtio_devices
 
 
 class Sampler:
-    """Reads a root on demand; keeps nothing between readings but the root and the clock."""
+    """Reads a root on demand; keeps between readings only the root, the clock and what
+    cannot change while a virtio device exists (``DeviceCache``)."""
 
     def __init__(self, root: str | Root = "/", clock: Callable[[], float] = time.time) -> None:
         self.root = root if isinstance(root, Root) else Root(root)
         self.clock = clock
+        self._devices = DeviceCache()
 
     def sample(self) -> Sample:
         root = self.root
@@ -34,7 +36,7 @@ class Sampler:
         meminfo = self._parse(root, "proc/meminfo", parse_meminfo, warnings)
         vmstat = self._parse(root, "proc/vmstat", parse_vmstat, warnings)
         system = read_system(root, meminfo, vmstat)
-        devices = read_virtio_devices(root, warnings)
+        devices = read_virtio_devices(root, warnings, self._devices)
         ctx = ReadContext(root, frozen_map(meminfo), frozen_map(vmstat), devices, system.page_size, debugfs_state(root))
         readings: list[DriverReading] = []
         for driver in DRIVERS:

@@ -26,10 +26,13 @@ def detect(ctx: ReadContext) -> list[VirtioDevice]:
 
 
 def read(ctx: ReadContext) -> list[DriverReading]:
+    devices = detect(ctx)
+    if not devices:  # /proc/iomem is long and built on each read: only with a device to show
+        return []
     readings = []
     iomem = ctx.root.text("proc/iomem")
     block_size = parse_int("0x" + (ctx.root.text("sys/devices/system/memory/block_size_bytes") or "").strip())
-    for device in detect(ctx):
+    for device in devices:
         values = {
             "plugged_kib": plugged_kib(iomem, device.instance) if iomem else None,
             "block_size_bytes": block_size,

@@ -10,6 +10,8 @@ the device offered.
 
 from __future__ import annotations
 
+import functools
+import os
 import posixpath
 
 from ..model import FeatureSet, VirtioDevice
@@ -42,8 +44,12 @@ def status_flags(status: int) -> tuple[str, ...]:
     return tuple(names)
 
 
+@functools.lru_cache(maxsize=64)
 def decode_features(text: str, device_id: int | None) -> FeatureSet | None:
-    """A sysfs ``features`` string as a ``FeatureSet``, or ``None`` when it is not one."""
+    """A sysfs ``features`` string as a ``FeatureSet``, or ``None`` when it is not one.
+
+    Cached: a device's string changes only when its driver negotiates again.
+    """
     raw = text.strip()
     try:
         bits, _width = parse_bitstring(raw)
@@ -52,14 +58,52 @@ def decode_features(text: str, device_id: int | None) -> FeatureSet | None:
     return FeatureSet(raw=raw, bits=bits, unknown_bits=unknown_bits(bits, device_id))
 
 
-def read_device(root: Root, instance: str, warnings: list[str]) -> VirtioDevice | None:
-    """One device, or ``None`` when its directory vanished before it could be read."""
-    base = f"{DEVICES_DIR}/{instance}"
-    if not root.is_dir(base):
-        warnings.append(f"virtio device {instance} vanished while it was being read")
-        return None
+class DeviceCache:
+    """What never changes while a device exists (its type, vendor and bus address), kept
+    between readings. A device directory is the same device while its inode is: a device
+    removed and another added under the same ``virtioN`` name is read afresh."""
+
+    def __init__(self) -> None:
+        self._static: dict[str, tuple[int, tuple]] = {}
+
+    def get(self, instance: str, inode: int) -> tuple | None:
+        entry = self._static.get(instance)
+        return entry[1] if entry is not None and entry[0] == inode else None
+
+    def put(self, instance: str, inode: int, static: tuple) -> None:
+        self._static[instance] = (inode, static)
+
+    def keep_only(self, instances: set[str]) -> None:
+        for gone in self._static.keys() - instances:
+            del self._static[gone]
+
+
+def _static_fields(root: Root, base: str) -> tuple:
+    """(device id, type name, vendor, bus address) of the device at ``base``."""
     device_id = _hex_file(root, f"{base}/device")
     kind = device_type(device_id) if device_id is not None else None
+    real = root.real_rel(base)
+    return (device_id, kind.name if kind else None, _hex_file(root, f"{base}/vendor"),
+            posixpath.basename(posixpath.dirname(real)) if real else None)
+
+
+def read_device(root: Root, instance: str, warnings: list[str],
+                cache: DeviceCache | None = None) -> VirtioDevice | None:
+    """One device, or ``None`` when its directory vanished before it could be read."""
+    base = f"{DEVICES_DIR}/{instance}"
+    try:
+        inode = os.stat(root.resolve(base)).st_ino
+    except OSError:
+        inode = None
+    if inode is None or not root.is_dir(base):
+        warnings.append(f"virtio device {instance} vanished while it was being read")
+        return None
+    static = cache.get(instance, inode) if cache is not None else None
+    if static is None:
+        static = _static_fields(root, base)
+        if cache is not None:
+            cache.put(instance, inode, static)
+    device_id, kind, vendor, bus_address = static
     status = _hex_file(root, f"{base}/status")
     features = None
     text, error = root.read_text(f"{base}/features")
@@ -70,15 +114,14 @@ def read_device(root: Root, instance: str, warnings: list[str]) -> VirtioDevice 
     elif error is not None and error.reason != "missing":
         warnings.append(f"{instance}: features unreadable: {error.detail}")
     driver_link = root.readlink(f"{base}/driver")
-    real = root.real_rel(base)
     return VirtioDevice(
         instance=instance,
         device_id=device_id,
-        type=kind.name if kind else None,
-        vendor=_hex_file(root, f"{base}/vendor"),
+        type=kind,
+        vendor=vendor,
         status=status,
         status_flags=status_flags(status) if status is not None else (),
-        bus_address=posixpath.basename(posixpath.dirname(real)) if real else None,
+        bus_address=bus_address,
         driver=posixpath.basename(driver_link) if driver_link else None,
         features=features,
         offered_bits=read_offered_bits(root, instance),
@@ -94,11 +137,15 @@ def read_offered_bits(root: Root, instance: str) -> tuple[int, ...] | None:
     return tuple(sorted(b for b in bits if b is not None and 0 <= b < 1024))
 
 
-def read_virtio_devices(root: Root, warnings: list[str]) -> tuple[VirtioDevice, ...]:
-    """All virtio devices of the root, in ``virtioN`` order."""
+def read_virtio_devices(root: Root, warnings: list[str],
+                        cache: DeviceCache | None = None) -> tuple[VirtioDevice, ...]:
+    """All virtio devices of the root, in ``virtioN`` order (``cache``: a poller's
+    ``DeviceCache``, so each tick reads only what can change)."""
     names = [n for n in root.listdir(DEVICES_DIR) if n.startswith("virtio")]
     names.sort(key=lambda n: (len(n), n))
-    devices = (read_device(root, name, warnings) for name in names)
+    if cache is not None:
+        cache.keep_only(set(names))
+    devices = (read_device(root, name, warnings, cache) for name in names)
     return tuple(d for d in devices if d is not None)
 
 
