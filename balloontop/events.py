@@ -40,17 +40,18 @@ episode or burst reported late carries its own (earlier) time.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .model import Event, Sample, frozen_map
 
 KIB_PER_MIB = 1024
 
 
-@dataclass
-class Thresholds:
+class Thresholds(NamedTuple):
     """What counts as an event; every figure can be set by the caller."""
+
+    # NamedTuple, not a dataclass (cheaper to create at import): set the figures when making
+    # it (``Thresholds(idle_ticks=3)``, ``th._replace(...)``); it cannot be changed afterwards.
 
     min_episode_kib: int = 1024
     """An inflate/deflate episode moving less than this (in all) is not reported."""
@@ -64,8 +65,7 @@ class Thresholds:
     """``stall`` when pgsteal_direct (or pgscan_direct) grows by at least this many pages."""
 
 
-@dataclass(frozen=True)
-class ActiveEpisode:
+class ActiveEpisode(NamedTuple):
     """An inflate or deflate episode still in progress."""
 
     kind: str  # "inflate" or "deflate"
@@ -81,17 +81,46 @@ class ActiveEpisode:
         return abs(self.to_kib - self.from_kib)
 
 
-@dataclass
 class _StallBurst:
     """Allocation stalls and direct reclaim in consecutive samples, summed."""
 
-    start: float
-    page_kib: int
-    end: float = 0.0
-    stalls: int = 0
-    steal: int = 0
-    scan: int = 0
-    idle: int = 0
+    # A plain class (mutable: the detector adds every stalling sample to it), not a dataclass:
+    # dataclasses compile their methods at import time, which the monitor's start pays for.
+    __slots__ = ("start", "page_kib", "end", "stalls", "steal", "scan", "idle")
+
+    def __init__(
+        self,
+        start: float,
+        page_kib: int,
+        end: float = 0.0,
+        stalls: int = 0,
+        steal: int = 0,
+        scan: int = 0,
+        idle: int = 0,
+    ) -> None:
+        self.start = start
+        self.page_kib = page_kib
+        self.end = end
+        self.stalls = stalls
+        self.steal = steal
+        self.scan = scan
+        self.idle = idle
+
+    def _values(self) -> tuple[float, int, float, int, int, int, int]:
+        return (self.start, self.page_kib, self.end, self.stalls, self.steal, self.scan, self.idle)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()  # type: ignore[attr-defined]
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like the dataclass it replaces
+
+    def __repr__(self) -> str:
+        return (
+            f"_StallBurst(start={self.start!r}, page_kib={self.page_kib!r}, end={self.end!r},"
+            f" stalls={self.stalls!r}, steal={self.steal!r}, scan={self.scan!r}, idle={self.idle!r})"
+        )
 
 
 def marker(time: float, text: str) -> Event:

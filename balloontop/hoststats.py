@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class HostStatSpec:
+class HostStatSpec(NamedTuple):
+    """One ``VIRTIO_BALLOON_S_*`` tag of the stats queue and where its value comes from."""
+
     tag: int
     name: str
     """``VIRTIO_BALLOON_S_*`` suffix."""
@@ -77,8 +78,7 @@ SPECS: tuple[HostStatSpec, ...] = (
 )
 
 
-@dataclass(frozen=True)
-class HostStat:
+class HostStat(NamedTuple):
     """One statistic as the host receives it."""
 
     spec: HostStatSpec

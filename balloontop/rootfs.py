@@ -17,7 +17,7 @@ from __future__ import annotations
 import errno
 import os
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 MAX_LINK_HOPS = 40  # as the kernel's MAXSYMLINKS
 MAX_FILE_BYTES = 4 << 20  # a proc/sys file bigger than this is not one we read
@@ -26,8 +26,7 @@ READ_CHUNK = 64 << 10
 _LINK_TEXT = re.compile(r"^(?:\.\./)+[\w.:@+\-/]+$")
 
 
-@dataclass(frozen=True)
-class ReadError:
+class ReadError(NamedTuple):
     """Why a file could not be read, in plain words."""
 
     path: str

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from ..model import Accounting, DriverReading, Stat, StatSpec, VirtioDevice, frozen_map
 from ..rootfs import ReadError, Root
@@ -22,8 +21,7 @@ MOUNT_DEBUGFS = "mount -t debugfs none /sys/kernel/debug"
 DebugfsState = Literal["mounted", "not-mounted", "no-permission"]
 
 
-@dataclass(frozen=True)
-class ReadContext:
+class ReadContext(NamedTuple):
     """One tick's shared readings, handed to every driver."""
 
     root: Root

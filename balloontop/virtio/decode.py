@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .tables import TRANSPORT_BITS, bit_range, is_device_specific, lookup
 
@@ -92,8 +91,7 @@ def parse_any(text: str) -> tuple[tuple[int, ...], int | None]:
     return parse_bit_list(s), None
 
 
-@dataclass(frozen=True)
-class DecodedBit:
+class DecodedBit(NamedTuple):
     """One set bit, named (or explained as unknown) for a device type."""
 
     bit: int

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
+from typing import NamedTuple
 
 LINUX_HEADER = "include/uapi/linux/virtio_ids.h"
 
 
-@dataclass(frozen=True)
-class DeviceType:
+class DeviceType(NamedTuple):
     """One virtio device type."""
 
     id: int

@@ -18,8 +18,8 @@ Bit ranges (virtio spec, "Feature Bits" and chapter "Reserved Feature Bits"):
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
+from typing import NamedTuple
 
 STATUSES = ("linux", "spec", "legacy", "proposed", "vendor")
 KNOWN_STATUSES = ("linux", "spec", "legacy")
@@ -44,9 +44,8 @@ FUTURE_RANGE = range(42, 50)
 DEVICE_SPECIFIC_HIGH = range(50, 128)
 
 
-@dataclass(frozen=True)
-class FeatureBit:
-    """One named feature bit."""
+class _FeatureBitFields(NamedTuple):
+    """The fields of ``FeatureBit`` (which checks them when made)."""
 
     bit: int
     name: str
@@ -59,11 +58,22 @@ class FeatureBit:
     """What it changes in practice (balloon and transport bits)."""
     status: str = "linux"
 
-    def __post_init__(self) -> None:
-        if self.status not in STATUSES:
-            raise ValueError(f"bad status {self.status!r} for {self.name}")
-        if self.bit < 0:
-            raise ValueError(f"negative bit for {self.name}")
+
+class FeatureBit(_FeatureBitFields):
+    """One named feature bit."""
+
+    # A NamedTuple (a frozen dataclass costs about 1 ms to create at import); this subclass
+    # only checks the values, as the dataclass's ``__post_init__`` did.
+    __slots__ = ()
+
+    def __new__(
+        cls, bit: int, name: str, meaning: str, header: str, detail: str = "", status: str = "linux"
+    ) -> FeatureBit:
+        if status not in STATUSES:
+            raise ValueError(f"bad status {status!r} for {name}")
+        if bit < 0:
+            raise ValueError(f"negative bit for {name}")
+        return tuple.__new__(cls, (bit, name, meaning, header, detail, status))
 
     @property
     def known(self) -> bool:
