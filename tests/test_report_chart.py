@@ -7,6 +7,7 @@ import pty
 import select
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -94,7 +95,11 @@ def test_chart_of_a_recording(demo: Path) -> None:
 def test_chart_of_a_flat_recording(tmp_path: Path) -> None:
     path = tmp_path / "flat.jsonl"
     assert main(["record", str(path), "--root", str(ROOT), "--interval", "0.2", "--duration", "0.4"]) == 0
-    lines = rows(chart(read_recording(str(path)), 60, 12, color=False))
+    first = read_recording(str(path)).samples[0]
+    # The recorded sample at exactly 0, 0.2 and 0.4 s (a real recording's stamps drift by a
+    # few ms with the machine's load, which would move the last x label).
+    flat = SimpleNamespace(samples=[replace(first, time=first.time + 0.2 * i) for i in range(3)])
+    lines = rows(chart(flat, 60, 12, color=False))
     assert len(lines) == 12 and {len(line) for line in lines} == {60}
     canvas = y_rows(lines)
     assert list(canvas) == ["512", "256", "0"]  # from 0 MiB, not zoomed on a flat line
