@@ -7,23 +7,31 @@ documented exit code (``balloontop.errors``), never a traceback.
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import os
 import sys
 from collections.abc import Sequence
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .commands import COMMAND_MODULES
 from .errors import EXIT_CODES_HELP, EXIT_FAILURE, EXIT_USAGE, BalloontopError, RootError
 
+if TYPE_CHECKING:
+    import argparse
 
-class _Parser(argparse.ArgumentParser):
-    """argparse that fails with one line and exit status 2."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+def _parser_class() -> type[argparse.ArgumentParser]:
+    """argparse that fails with one line and exit status 2 (argparse is imported only
+    when there is a command line to parse)."""
+    import argparse
+
+    class _Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> None:  # type: ignore[override]
+            self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+    return _Parser
 
 
 def _command_modules(names: Sequence[str]) -> dict[str, ModuleType]:
@@ -48,7 +56,10 @@ def build_parser(argv: Sequence[str] = ()) -> tuple[argparse.ArgumentParser, dic
     # The monitor (no command anywhere, no help asked): the commands' names are enough to
     # reject a stray word as argparse would; their modules stay unloaded (start-up time).
     names_only = only is None and not any(a in COMMAND_MODULES or a in ("-h", "--help") for a in argv)
-    parser = _Parser(
+    import argparse
+
+    parser_class = _parser_class()
+    parser = parser_class(
         prog="balloontop",
         description="Watch what the memory balloon of this Linux guest is doing.",
         epilog=EXIT_CODES_HELP,
@@ -58,7 +69,7 @@ def build_parser(argv: Sequence[str] = ()) -> tuple[argparse.ArgumentParser, dic
     monitor = None if only else _monitor_module()
     if monitor is not None:
         monitor.register_top(parser)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=parser_class)
     if names_only:
         for name in COMMAND_MODULES:
             sub.add_parser(name)
@@ -89,12 +100,19 @@ def check_root(path: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser, modules = build_parser(argv)
-    args = parser.parse_args(argv)
+    monitor = _monitor_module() if not argv else None
+    if monitor is not None:
+        # Plain ``balloontop``: nothing to parse, so no parser is built (start-up time); the
+        # monitor reads its options with getattr defaults, as for an empty command line.
+        parser, modules, args = None, {}, SimpleNamespace(command=None)
+    else:
+        parser, modules = build_parser(argv)
+        args = parser.parse_args(argv)
     try:
         if args.command is None:
-            monitor = _monitor_module()
+            monitor = monitor or _monitor_module()
             if monitor is None:
+                assert parser is not None
                 parser.print_help()
                 return EXIT_USAGE
             return int(monitor.run(args) or 0)

@@ -118,3 +118,17 @@ def test_installed_entry_point_runs(tmp_path: Path) -> None:
     result = subprocess.run([str(exe), "snapshot", "--root", str(STEP)], capture_output=True, text=True,
                             env={**os.environ, "NO_COLOR": "1"})
     assert result.returncode == 0 and "512.0 MiB" in result.stdout
+
+
+def test_plain_balloontop_builds_no_parser_and_piped_prints_a_snapshot() -> None:
+    """``balloontop`` alone has nothing to parse: argparse is not even imported (start-up
+    time); with stdout piped it prints the snapshot of ``/`` and exits 0."""
+    code = ("import sys; from balloontop.cli import main; rc = main([]); "
+            "sys.stderr.write(repr(('argparse' in sys.modules, rc)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stderr.strip() == "(False, 0)"
+    assert out.stdout.startswith("balloontop snapshot of /\n")
+    code = ("import sys; from balloontop.cli import main; rc = main(['--interval', '2']); "
+            "sys.stderr.write(repr(('argparse' in sys.modules, rc)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stderr.strip() == "(True, 0)" and out.stdout.startswith("balloontop snapshot of /\n")

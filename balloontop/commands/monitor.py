@@ -7,11 +7,14 @@ defaults, the order printed in ``--help``).
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from ..config import INTERVAL_FLOOR, PRECEDENCE_HELP
+
+if TYPE_CHECKING:
+    import argparse
 
 
 def register_top(parser: argparse.ArgumentParser) -> None:
