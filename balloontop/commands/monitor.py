@@ -50,19 +50,6 @@ def _demo_source(scenario: str, clock):
         raise UsageError(f"--demo: {exc}") from None
 
 
-def _limit_malloc_arenas(count: int = 2) -> None:
-    """glibc gives each new thread its own malloc arena (64 MiB reserved, some of it
-    touched); the poll worker runs in a fresh thread per poll, so cap them (peak RSS)."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
-
-        ctypes.CDLL(None).mallopt(-8, count)  # M_ARENA_MAX
-    except (OSError, AttributeError):
-        pass  # not glibc (musl has no arenas to cap)
-
-
 def run(args: argparse.Namespace) -> int:
     import time
 
@@ -97,7 +84,6 @@ def run(args: argparse.Namespace) -> int:
     if config.no_color:
         os.environ["NO_COLOR"] = "1"  # Textual drops colours when it sees NO_COLOR
 
-    _limit_malloc_arenas()
     from ..tui.app import make_app
 
     recorder = None

@@ -703,7 +703,7 @@ class BalloonApp(App):
                             ("$success", "green"), ("$primary", "blue"),
                             ("$warning", "yellow")):
             markup = markup.replace(var, colour)
-        return Text.from_markup(markup)
+        return Text.from_markup(markup, emoji=False)  # no emoji table to load (start-up)
 
     def _add_events(self, events, rebuild: bool = False) -> None:
         """Append events to the event pane (UI thread).
