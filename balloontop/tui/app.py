@@ -21,14 +21,14 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from rich.text import Text
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.color import Color
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import Screen
 
@@ -41,6 +41,8 @@ from .graph import GraphBuilder, GraphFrame
 from .processes import ProcRow, process_lines, psutil_source
 from .themes import load_themes
 from .widgets import Clock, DriverPane, EventLog, GraphView, KeyBar, Line, NoBalloonPane, PaneColumn, TextLines
+
+WidgetT = TypeVar("WidgetT")
 
 PROCESS_ROWS = 8
 OOM_MERGE_S = 120.0
@@ -314,6 +316,17 @@ class BalloonApp(App):
                 pass
         self._graph_colors = colors
 
+    def _main(self, widget_id: str, expect_type: type[WidgetT]) -> WidgetT:
+        """A widget of the monitor's own screen by id, whichever screen is on top (a tick
+        that lands under the help or the decoder is applied all the same): a lookup, not a
+        selector match over every screen's widgets each tick."""
+        if not self.screen_stack:
+            raise NoMatches(f"no screen for #{widget_id}")
+        widget = self.screen_stack[0].get_widget_by_id(widget_id)
+        if not isinstance(widget, expect_type):
+            raise NoMatches(f"#{widget_id} is not a {expect_type.__name__}")
+        return widget
+
     # -- the clock (UI thread, cheap) --------------------------------------------------
 
     @staticmethod
@@ -333,7 +346,7 @@ class BalloonApp(App):
         text = self._clock_text()
         if text != self._clock_fmt:
             try:
-                clock = self.query_one("#clock", Clock)
+                clock = self._main("clock", Clock)
             except NoMatches:  # the main screen is not current yet, or any more (shutting down)
                 return
             self._clock_fmt = text
@@ -369,8 +382,8 @@ class BalloonApp(App):
     def _capture_sizes(self) -> None:
         """The graph's and the panes' sizes, for the poll thread (UI thread)."""
         try:
-            graph = self.query_one("#graph", GraphView)
-            panes = self.query_one("#panes")
+            graph = self._main("graph", GraphView)
+            panes = self._main("panes", PaneColumn)
         except NoMatches:  # another screen is current, or shutting down
             return
         size = graph.content_size
@@ -455,7 +468,7 @@ class BalloonApp(App):
                 for title, notice in result.notices:
                     self.notify(notice, title=title, severity="warning", timeout=8)
                 if result.processes is not None:
-                    self.query_one("#procs", TextLines).set_lines(result.processes)
+                    self._main("procs", TextLines).set_lines(result.processes)
             else:
                 self._apply_result(result)
             self._apply_graph(result.graph, result.graph_title)
@@ -654,7 +667,7 @@ class BalloonApp(App):
             pass
 
     def _apply_graph(self, frame: GraphFrame | None, title: str) -> None:
-        graph = self.query_one("#graph", GraphView)
+        graph = self._main("graph", GraphView)
         if frame is not None and tuple(frame.key[:2]) != tuple(self._graph_size):
             frame = None  # drawn for a size the graph no longer has
             self._redraw_graph_paused()
@@ -675,12 +688,12 @@ class BalloonApp(App):
         sample = result.sample
         if sample is None:
             if result.header:
-                self.query_one("#title", Line).set(result.header)
+                self._main("title", Line).set(result.header)
             return
         self.tick_count += 1
         self.prev_sample, self.last_sample = self.last_sample, sample
-        self.query_one("#title", Line).set(result.header)
-        self.query_one("#summary", TextLines).set_lines(result.summary)
+        self._main("title", Line).set(result.header)
+        self._main("summary", TextLines).set_lines(result.summary)
         self._apply_panes(result)
         if result.reset_events:
             self.event_log = self.event_log[:1]  # keep the "replay started" line
@@ -688,12 +701,12 @@ class BalloonApp(App):
             self._add_events(result.events, rebuild=True)
         else:
             self._add_events(result.events)
-        log = self.query_one("#events", EventLog)
+        log = self._main("events", EventLog)
         title = f"events · {result.episode}" if result.episode else "events"
         if log.border_title != title:
             log.border_title = title
         if result.processes is not None:
-            self.query_one("#procs", TextLines).set_lines(result.processes)
+            self._main("procs", TextLines).set_lines(result.processes)
 
     @staticmethod
     def _event_text(item: Event | str) -> Text:
@@ -730,7 +743,7 @@ class BalloonApp(App):
         if len(self.event_log) > 500:
             del self.event_log[: len(self.event_log) - 500]
         try:
-            log = self.query_one("#events", EventLog)
+            log = self._main("events", EventLog)
         except NoMatches:
             return  # before mount (prefill): written by on_mount
         if changed:
@@ -753,7 +766,7 @@ class BalloonApp(App):
         return None
 
     def _apply_panes(self, result: PollResult) -> None:
-        container = self.query_one("#panes", VerticalScroll)
+        container = self._main("panes", PaneColumn)
         existing = {getattr(w, "key", None): w for w in container.children}
         wanted = [key for key, _ in result.panes] or (["none"] if result.no_balloon else [])
         for key, widget in existing.items():
@@ -776,7 +789,7 @@ class BalloonApp(App):
                 pane.lines.set_lines(result.no_balloon)
             else:
                 container.mount(NoBalloonPane(result.no_balloon, classes="pane"))
-        if self.focused is None:
+        if self.focused is None and self.screen is self.screen_stack[0]:
             panes = self.panes()
             if panes:
                 panes[0].focus()
@@ -794,7 +807,7 @@ class BalloonApp(App):
 
     def panes(self) -> list:
         try:
-            container = self.query_one("#panes", VerticalScroll)
+            container = self._main("panes", PaneColumn)
         except Exception:
             return []
         return [w for w in container.children if isinstance(w, (DriverPane, NoBalloonPane))]
@@ -807,7 +820,7 @@ class BalloonApp(App):
         return panes[0] if panes else None
 
     def _refresh_header(self) -> None:
-        self.query_one("#title", Line).set(self._header(self.last_sample))
+        self._main("title", Line).set(self._header(self.last_sample))
 
     # -- actions (every key is a binding) ------------------------------------------------
 
@@ -868,7 +881,7 @@ class BalloonApp(App):
 
     def _show_graph(self, frame: GraphFrame) -> None:
         try:
-            graph = self.query_one("#graph", GraphView)
+            graph = self._main("graph", GraphView)
         except NoMatches:
             return
         if graph.is_attached and tuple(frame.key[:2]) == tuple(self._graph_size):

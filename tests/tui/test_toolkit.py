@@ -440,3 +440,42 @@ def test_recording_failure_is_told_once_and_the_monitor_carries_on(tmp_path):
                 f"recording to {FullDisk.path} failed: [Errno 28] No space left on device"]
             assert app.panes()
     run(go())
+
+
+def test_ticks_while_the_help_is_shown_still_reach_the_monitor():
+    """A modal screen on top (help) does not drop the ticks that arrive meanwhile: the
+    figures and the inflate event are on the monitor's screen when the help closes."""
+    from balloontop.sampler import Sampler
+    from balloontop.tui.app import make_app
+    from balloontop.tui.screens import HelpScreen
+
+    from .conftest import CAPTURES
+
+    clock = FakeClock()
+    steps = iter([CAPTURES / "virtio-6.18-nodeflate" / "boot"] * 2)
+    late = CAPTURES / "virtio-6.18-nodeflate" / "0512M"
+
+    class Inflating:
+        def sample(self):
+            sample = Sampler(str(next(steps, late)), clock=clock).sample()
+            clock.now += 1.0
+            return sample
+
+    app = make_app(root=str(late), interval=0.2, clock=clock, source=Inflating(), process_source=None,
+                   hostname="guest-1", uptime=100.0, source_label=" · help", ascii_only=False,
+                   kernel_log=False)
+
+    async def go():
+        async with app.run_test(size=(120, 40)) as pilot:
+            await _ready(pilot, app)
+            await pilot.press("question_mark")
+            await pilot.pause()
+            assert isinstance(app.screen, HelpScreen)
+            for _ in range(200):
+                if _events(app, "inflate"):
+                    break
+                await pilot.pause(0.05)
+            assert isinstance(app.screen, HelpScreen)  # all of it happened under the help
+            assert "512.0 MiB" in "\n".join(app._main("summary", object).texts)
+            assert "inflate" in _log_text(app)
+    run(go())
