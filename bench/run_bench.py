@@ -2,6 +2,7 @@
 """Interleaved A B A B benchmark of balloontop against textual_baseline.py --per-line.
 
     python3 bench/run_bench.py /work/shared/tools/tuimeter.py [--reps 3] [--seconds 30] [--src DIR]
+        [--frame-reps 15]
 
 Each repetition runs balloontop (120x40, 1 s refresh, full default screen, ready when
 ``virtio0`` is on screen) then the baseline (ready on ``MemTotal``), through tuimeter.py,
@@ -72,6 +73,9 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=30)
     ap.add_argument("--src", type=Path, default=REPO,
                     help="the balloontop source tree to measure (put first on PYTHONPATH)")
+    ap.add_argument("--frame-reps", type=int, default=0,
+                    help="also this many short interleaved runs for the first frame alone (its "
+                         "spread between runs is larger than the difference measured)")
     args = ap.parse_args()
     src = args.src.resolve()
     if src != REPO:
@@ -92,6 +96,20 @@ def main() -> int:
         ma = statistics.median(r[key] for r in a)
         mb = statistics.median(r[key] for r in b)
         print(f"| {key} | {ma:.2f} | {mb:.2f} | {ma / mb:.2f}x | {targets[key]} |")
+    ratios = [x["first_frame_s"] / y["first_frame_s"] for x, y in zip(a, b, strict=True)]
+    print(f"\nfirst frame, ratio of each A/B pair: {', '.join(f'{r:.2f}' for r in ratios)}; "
+          f"median {statistics.median(ratios):.2f}x")
+    if args.frame_reps:
+        fa, fb = [], []
+        for _ in range(args.frame_reps):
+            fa.append(meter(args.tuimeter, 0.5, "virtio0", [BALLOONTOP])["first_frame_s"])
+            fb.append(meter(args.tuimeter, 0.5, "MemTotal", [sys.executable, baseline, "--per-line"])
+                      ["first_frame_s"])
+        pair = [x / y for x, y in zip(fa, fb, strict=True)]
+        print(f"first frame alone, {args.frame_reps} A/B pairs: balloontop median "
+              f"{statistics.median(fa):.3f} s, baseline {statistics.median(fb):.3f} s, ratio of "
+              f"medians {statistics.median(fa) / statistics.median(fb):.2f}x, median of pair ratios "
+              f"{statistics.median(pair):.2f}x")
     print()
     print(json.dumps({"balloontop": a, "baseline": b}))
     print(json.dumps(in_process(src), indent=1))
