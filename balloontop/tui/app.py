@@ -49,8 +49,8 @@ OOM_MERGE_S = 120.0
 """A kernel-log OOM report and a vmstat oom_kill rise this close in time are one kill."""
 SEEK_FRACTION = 0.1
 """``[``/``]`` move a replay by a tenth of the recording."""
-GRAPH_REST_S = 5.0
-"""While the balloon is at rest the graph advances every this many seconds, not every tick."""
+GRAPH_REST_S = 10.0
+"""While the balloon is at rest the graph is checked (and advances) every this many seconds."""
 MAX_PANES = 9
 
 
@@ -171,7 +171,7 @@ class BalloonApp(App):
         self._record_failed = False
         self.graph_builder: GraphBuilder | None = None  # created in the poll thread
         self._graph_key: tuple | None = None
-        self._graph_built_at = float("-inf")
+        self._graph_checked_at = float("-inf")
         self._prefill_events: list[Event] = []
         self.poll_ms: list[float] = []
         self.rate: float | None = None
@@ -627,12 +627,14 @@ class BalloonApp(App):
 
     def _graph(self, sample: Sample, graph_size: tuple[int, int], window_s: float,
                force: bool) -> tuple[GraphFrame | None, str]:
+        """The graph's frame when its picture changed (else ``None``), and its title.
+
+        While the balloon is at rest its flat lines only slide along: the picture is checked
+        every ``GRAPH_REST_S`` instead of every tick (CPU, and bytes/s on slow links); a
+        moving balloon, a resize, a new window or theme redraw at once.
+        """
         from .graph import raster_key
 
-        times, values = self.history.window(window_s, ["balloon_kib", "mem_total_kib",
-                                                       "mem_available_kib"], now=sample.time)
-        series = {"balloon": values["balloon_kib"], "MemTotal": values["mem_total_kib"],
-                  "MemAvailable": values["mem_available_kib"]}
         label = WINDOWS[self.window_index][0]
         episode = self.detector.active_episode
         moving = f" · {episode.kind}" if episode is not None and abs(self.rate or 0) < 0.05 else ""
@@ -640,17 +642,19 @@ class BalloonApp(App):
         title = (f"[$balloon-graph]{sq}[/] balloon [$total-graph]{sq}[/] total "
                  f"[$available-graph]{sq}[/] available · {label} · "
                  f"{mv.fmt_rate(self.rate)}{moving}")
+        at_rest = episode is None and (self.rate is None or abs(self.rate) < 0.05)
+        if (at_rest and not force and self._graph_key is not None
+                and sample.time - self._graph_checked_at < GRAPH_REST_S):
+            return None, title
+        self._graph_checked_at = sample.time
+        times, values = self.history.window(window_s, ["balloon_kib", "mem_total_kib",
+                                                       "mem_available_kib"], now=sample.time)
+        series = {"balloon": values["balloon_kib"], "MemTotal": values["mem_total_kib"],
+                  "MemAvailable": values["mem_available_kib"]}
         key = raster_key(times, series, sample.time, window_s, *graph_size) + (
             tuple(sorted(self._graph_colors.items())), self.ascii_only, self.color)
         if key == self._graph_key and not force:
             return None, title  # same dots: no build, no repaint
-        at_rest = (episode is None and (self.rate is None or abs(self.rate) < 0.05)
-                   and key[:4] == (self._graph_key or ())[:4])
-        if at_rest and not force and sample.time - self._graph_built_at < GRAPH_REST_S:
-            # A balloon at rest only slides its flat lines along: advance them every few
-            # seconds instead of every tick (bytes/s budget on slow links).
-            return None, title
-        self._graph_built_at = sample.time
         if self.graph_builder is None:
             self.graph_builder = GraphBuilder()  # imports plotext, off the UI thread
         frame = self.graph_builder.build(

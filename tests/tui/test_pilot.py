@@ -277,3 +277,28 @@ def test_footer_keeps_the_palette_key_at_80_columns():
             line = keys.line(80).plain
             assert len(line) == 80 and line.startswith(" q Quit ") and line.endswith("^p palette ")
     run(go())
+
+
+def test_graph_at_rest_is_checked_every_rest_period_not_every_tick():
+    from dataclasses import replace
+
+    from balloontop.tui.app import GRAPH_REST_S
+
+    async def go():
+        app = build_app("618-nodeflate-0512M")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await _ready(pilot, app)
+            await pilot.press("space")  # paused: the test drives _graph itself
+            sample = app.last_sample
+            app.detector = type(app.detector)()  # no episode open: at rest
+            app.rate = 0.0
+            app._graph(sample, app._graph_size, 60, True)  # drawn: checked now
+            checked = app._graph_checked_at
+            frame, _ = app._graph(replace(sample, time=sample.time + GRAPH_REST_S / 2), app._graph_size, 60, False)
+            assert frame is None and app._graph_checked_at == checked  # at rest: not even looked at
+            frame, _ = app._graph(replace(sample, time=sample.time + GRAPH_REST_S), app._graph_size, 60, False)
+            assert app._graph_checked_at == sample.time + GRAPH_REST_S  # due: the picture is checked
+            app.rate = 12.8  # moving: checked on every tick
+            app._graph(replace(sample, time=sample.time + GRAPH_REST_S + 1), app._graph_size, 60, False)
+            assert app._graph_checked_at == sample.time + GRAPH_REST_S + 1
+    run(go())
