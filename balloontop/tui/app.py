@@ -367,12 +367,7 @@ class BalloonApp(App):
         self._loop = asyncio.get_running_loop()
         self._ui_context = contextvars.copy_context()  # the app's context, for _to_ui
         self._capture_sizes()
-        self._polling = True
-        self._last_poll_start = time.monotonic()
-        try:
-            first = self._collect(self._pane_width)
-        except Exception as exc:  # a broken reading must not stop the monitor
-            first = PollResult(None, error=f"{type(exc).__name__}: {exc}")
+        first = self._read_tick()
         self._apply(first)
         self.call_after_refresh(self._first_paint.set)
         self._poll_thread = threading.Thread(target=self._poll_loop, args=(first,),
@@ -407,13 +402,16 @@ class BalloonApp(App):
         self._hand_over(first, start, figures_applied=True)
         while self._wait_for_next_poll():
             start = time.perf_counter()
-            self._polling = True
-            self._last_poll_start = time.monotonic()
-            try:
-                result = self._collect(self._pane_width)
-            except Exception as exc:  # a broken reading must not stop the monitor
-                result = PollResult(None, error=f"{type(exc).__name__}: {exc}")
-            self._hand_over(result, start)
+            self._hand_over(self._read_tick(), start)
+
+    def _read_tick(self) -> PollResult:
+        """One poll's reading; a failure becomes the result's error, never an exception."""
+        self._polling = True
+        self._last_poll_start = time.monotonic()
+        try:
+            return self._collect(self._pane_width)
+        except Exception as exc:  # a broken reading must not stop the monitor
+            return PollResult(None, error=f"{type(exc).__name__}: {exc}")
 
     def _wait_for_next_poll(self) -> bool:
         """Sleep until the next poll is due or asked for; ``False`` when the app stops."""
