@@ -479,3 +479,39 @@ def test_ticks_while_the_help_is_shown_still_reach_the_monitor():
             assert "512.0 MiB" in "\n".join(app._main("summary", object).texts)
             assert "inflate" in _log_text(app)
     run(go())
+
+
+def test_a_reading_that_raises_is_a_notification_and_the_monitor_carries_on():
+    from balloontop.sampler import Sampler
+    from balloontop.tui.app import make_app
+
+    from .conftest import CAPTURES
+
+    clock = FakeClock()
+    root = CAPTURES / "virtio-6.18-nodeflate" / "0512M"
+    sampler = Sampler(str(root), clock=clock)
+    calls = []
+
+    class Flaky:
+        def sample(self):
+            calls.append(1)
+            clock.now += 1.0
+            if len(calls) == 2:
+                raise OSError(5, "Input/output error")
+            return sampler.sample()
+
+    app = make_app(root=str(root), interval=0.2, clock=clock, source=Flaky(), process_source=None,
+                   hostname="guest-1", uptime=100.0, source_label=" · flaky", ascii_only=False,
+                   kernel_log=False)
+    notes = []
+    app.notify = lambda message, **kw: notes.append((kw.get("title"), message))
+
+    async def go():
+        async with app.run_test(size=(120, 40)) as pilot:
+            for _ in range(200):
+                if len(calls) >= 4 and app.tick_count >= 3:
+                    break
+                await pilot.pause(0.05)
+            assert ("reading failed", "OSError: [Errno 5] Input/output error") in notes
+            assert app.tick_count >= 3 and app.panes()  # the ticks after it were applied
+    run(go())
