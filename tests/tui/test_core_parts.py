@@ -101,3 +101,35 @@ def test_core_parts_do_not_import_textual():
             "balloontop.commands.monitor; print('textual' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_text_lines_repaint_only_the_rows_that_changed():
+    """A changed row marks that row dirty, not the widget (the bytes/s budget at rest)."""
+    import asyncio
+
+    from textual.app import App
+    from textual.geometry import Region
+
+    from balloontop.tui.widgets import TextLines
+
+    rows = ["MemTotal [b]23.5 GiB[/]", "free [b $accent]22.1 GiB[/]", "swap 0 KiB"]
+
+    class One(App):
+        def compose(self):
+            yield TextLines(rows, id="t")
+
+    async def go():
+        app = One()
+        async with app.run_test(size=(40, 6)) as pilot:
+            await pilot.pause()
+            widget = app.query_one("#t", TextLines)
+            assert widget.region.height == 3 and widget.texts == rows
+            assert widget.set_lines(rows) == 0 and not widget._repaint_regions
+            assert widget.set_lines([rows[0], "free [b $accent]22.2 GiB[/]", rows[2]]) == 1
+            assert widget._repaint_regions == {Region(0, 1, 40, 1)}  # what the compositor repaints
+            await pilot.pause()
+            assert widget.render_line(1).text.rstrip() == "free 22.2 GiB"
+            assert widget.set_lines(rows[:2]) == 2  # one changed back, one gone: a new layout
+            await pilot.pause()
+            assert widget.region.height == 2
+    asyncio.run(go())
