@@ -601,7 +601,7 @@ class BalloonApp(App):
         Not before the first frame: the first sample (read on the UI thread) is kept and
         fed with the second; the log is read from its start then, so nothing is missed.
         """
-        if not self._first_paint.is_set() and threading.current_thread() is threading.main_thread():
+        if self._poll_thread is None:  # the first sample, on the UI thread
             self._kernel_backlog.append(sample)
             return []
         out: list[Event] = []

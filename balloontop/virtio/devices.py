@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import os
 import posixpath
+import stat
 
 from ..model import FeatureSet, VirtioDevice
 from ..parsers import parse_int
@@ -92,12 +93,13 @@ def read_device(root: Root, instance: str, warnings: list[str],
     """One device, or ``None`` when its directory vanished before it could be read."""
     base = f"{DEVICES_DIR}/{instance}"
     try:
-        inode = os.stat(root.resolve(base)).st_ino
+        info = os.stat(root.resolve(base))
     except OSError:
-        inode = None
-    if inode is None or not root.is_dir(base):
+        info = None
+    if info is None or not stat.S_ISDIR(info.st_mode):
         warnings.append(f"virtio device {instance} vanished while it was being read")
         return None
+    inode = info.st_ino
     static = cache.get(instance, inode) if cache is not None else None
     if static is None:
         static = _static_fields(root, base)
