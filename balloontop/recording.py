@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from . import __version__
+from .sources import SourceKind
 from .model import (
     BalloonTotal,
     DriverReading,
@@ -393,6 +394,10 @@ class ReplaySource:
       and ``take_events()``; the next ``sample()`` continues after ``t``.
     * ``position`` is the replay clock, ``speed`` is settable at any time.
     """
+
+    @property
+    def kind(self) -> SourceKind:
+        return "replay"
 
     def __init__(
         self,

@@ -17,6 +17,7 @@ from .model import DriverReading, Sample, frozen_map
 from .parsers.meminfo import parse_meminfo
 from .parsers.vmstat import parse_vmstat
 from .rootfs import Root
+from .sources import SourceKind
 from .system import read_system
 from .virtio.devices import DeviceCache, read_virtio_devices
 
@@ -29,6 +30,14 @@ class Sampler:
         self.root = root if isinstance(root, Root) else Root(root)
         self.clock = clock
         self._devices = DeviceCache()
+
+    @property
+    def kind(self) -> SourceKind:
+        """``live`` for this machine's ``/``, ``capture`` for a folder standing for one."""
+        return "live" if self.root.is_live else "capture"
+
+    def close(self) -> None:
+        """Nothing to release (a ``SampleSource`` is closed once by its user)."""
 
     def sample(self) -> Sample:
         root = self.root

@@ -13,7 +13,12 @@ import argparse
 import signal
 import sys
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..model import Sample
+    from ..sources import SampleSource
 
 DEFAULT_CACHE = 1.0
 
@@ -73,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     if args.textfile is not None and args.listen is not None:
         raise UsageError("--textfile and --listen exclude each other")
     root = check_root(args.root)
-    sampler = Sampler(root)
+    read = pipeline_reader(Sampler(root))
 
     stop = threading.Event()
 
@@ -86,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     if args.textfile is not None:
         if not os.path.isdir(args.textfile):
             raise UsageError(f"--textfile {args.textfile!r} is not a directory")
-        registry = make_registry(BalloonCollector(sampler.sample))
+        registry = make_registry(BalloonCollector(read))
         while True:
             try:
                 write_textfile(args.textfile, registry)
@@ -100,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     cache = DEFAULT_CACHE if args.interval is None else args.interval
-    registry = make_registry(BalloonCollector(sampler.sample, max_age=cache))
+    registry = make_registry(BalloonCollector(read, max_age=cache))
     if not is_loopback(host):
         print(
             f"balloontop: warning: serving metrics on {host}:{port}, reachable from other"
@@ -118,3 +123,19 @@ def run(args: argparse.Namespace) -> int:
         server.shutdown()
         server.server_close()
     return 0
+
+
+def pipeline_reader(source: SampleSource) -> Callable[[], Sample]:
+    """``source`` read through the monitor pipeline (the same samples and events as the
+    monitor and ``record``); a failed reading raises, which the collector counts."""
+    from ..monitor import Monitor
+
+    monitor = Monitor(source)
+
+    def read() -> Sample:
+        result = monitor.tick()
+        if result.sample is None:
+            raise RuntimeError(result.error or "the source gave no sample")
+        return result.sample
+
+    return read

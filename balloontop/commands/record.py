@@ -65,7 +65,7 @@ class _Stop(Exception):
 def run(args: argparse.Namespace) -> int:
     from ..cli import check_root
     from ..errors import BalloontopError, UsageError
-    from ..events import EventDetector
+    from ..monitor import Monitor, kernel_log_root_for
     from ..recording import Recorder
     from ..sampler import Sampler
 
@@ -74,11 +74,12 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--duration must be >= 0 (got {args.duration:g})")
     root = check_root(args.root)
     sampler = Sampler(root)
-    detector = EventDetector()
     try:
         recorder = Recorder(args.file, interval)
     except OSError as exc:
         raise BalloontopError(f"cannot write {args.file}: {exc.strerror or exc}") from exc
+    # The same pipeline as the monitor: the same events (kernel log included) are recorded.
+    monitor = Monitor(sampler, recorder=recorder, kernel_log_root=kernel_log_root_for(sampler, root))
 
     progress = sys.stderr.isatty()
     state = {"busy": False, "stop": False}
@@ -94,10 +95,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         while not state["stop"]:
             state["busy"] = True
-            sample = sampler.sample()
-            recorder.write_sample(sample)
-            for event in detector.feed(sample):
-                recorder.write_event(event)
+            result = monitor.tick()
+            if result.error is not None:
+                raise BalloontopError(f"reading {root} failed: {result.error}")
+            if monitor.record_error is not None:
+                raise BalloontopError(monitor.record_error)
             if progress:
                 _progress(recorder)
             state["busy"] = False
@@ -117,8 +119,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         state["busy"] = True  # a late signal must not interrupt the closing lines
         try:
-            for event in detector.close():
-                recorder.write_event(event)
+            monitor.close()  # the open episode's event, recorded
         finally:
             recorder.close()
             for sig, handler in old.items():

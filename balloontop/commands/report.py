@@ -33,15 +33,12 @@ def register(subparsers: Any) -> None:
 
 def summarise(rec: Any) -> dict[str, Any]:
     """The report as a JSON-ready dict."""
-    from ..events import EventDetector
+    from ..monitor import detected_events
 
     samples = rec.samples
     sizes = [s.balloon.kib for s in samples if s.balloon.kib is not None]
-    detector = EventDetector()
-    episodes = []
-    for sample in samples:
-        episodes += [e for e in detector.feed(sample) if e.kind in ("inflate", "deflate")]
-    episodes += detector.close()
+    # the monitor pipeline's own detection: the episodes the monitor showed
+    episodes = detected_events(samples, keep=lambda e: e.kind in ("inflate", "deflate"))
     start = samples[0].time if samples else None
     end = samples[-1].time if samples else None
     kinds = Counter(e.kind for e in rec.events)
