@@ -69,8 +69,11 @@ class Monitor:
         recorder: Recorder | None = None,
         kernel_log_root: str | None = None,
         detect: bool = True,
+        guest: str | None = None,
     ) -> None:
         self.source = source
+        self.guest = guest
+        """The guest's name when the monitor watches several: its events carry it."""
         self.recorder = recorder
         self.kernel_log_root = kernel_log_root
         """Read this root's kernel log (``/dev/kmsg``); ``None``: none."""
@@ -84,7 +87,8 @@ class Monitor:
         self.record_error: str | None = None
         self._kernel_backlog: list[Sample] = []
         self._kmsg_warned = False
-        self._record_lock = threading.Lock()  # the tick and a marker may both write
+        self.record_lock = threading.Lock()
+        """The tick and a marker may both write; a fleet shares one lock for one recording."""
         self._seek_to: float | None = None
         self._step = False
 
@@ -127,6 +131,7 @@ class Monitor:
         sample = samples[-1]
         self.last_sample = sample
         if replay is None:
+            events = self._tagged(events)
             notices.extend(self.record(sample, events))
         episode = self.detector.active_episode if replay is None else None
         doom = self.oom_inference is not None and self.oom_inference.active
@@ -181,7 +186,7 @@ class Monitor:
         stop the monitor, but the user must know)."""
         if self.recorder is None:
             return []
-        with self._record_lock:
+        with self.record_lock:
             try:
                 if sample is not None:
                     self.recorder.write_sample(sample)
@@ -197,10 +202,15 @@ class Monitor:
         """A marker typed by the user, recorded at once."""
         from .events import marker
 
-        event = marker(time, text)
+        event = marker(time, text)._replace(guest=self.guest)
         if self.replay is None:
             self.record(None, [event])
         return event
+
+    def _tagged(self, events: list[Event]) -> list[Event]:
+        if self.guest is None:
+            return events
+        return [e if e.guest is not None else e._replace(guest=self.guest) for e in events]
 
     # -- replay control ------------------------------------------------------------------
 
@@ -225,7 +235,7 @@ class Monitor:
             events.extend(self.detector.close())
             if self.oom_inference is not None:
                 events.extend(self.oom_inference.close())
-            events.sort(key=lambda e: e.time)
+            events = self._tagged(sorted(events, key=lambda e: e.time))
             self.record(None, events)
         if self.kernel_log is not None:
             self.kernel_log.close()

@@ -133,6 +133,7 @@ def event_from_json(obj: dict[str, Any]) -> Event:
         driver=obj.get("driver"),
         instance=obj.get("instance"),
         details=frozen_map(obj.get("details") or {}),
+        guest=str(obj["guest"]) if isinstance(obj.get("guest"), str) else None,
     )
 
 
