@@ -226,7 +226,7 @@ def test_file_root_permission_is_one_warning(
     (tmp_path / "dev").mkdir()
     (tmp_path / "dev" / "kmsg").write_text("6,0,0,-;x\n")
 
-    def denied(path: str) -> bytes:
+    def denied(path: str, *args: object) -> bytes:
         raise PermissionError(errno.EACCES, "Permission denied", path)
 
     monkeypatch.setattr("balloontop.rootfs._read_bytes", denied)
