@@ -113,12 +113,23 @@ def _open_checked(parent: int | None, name: str, info: os.stat_result, allow_dev
     return fd
 
 
+def open_host_file(path: str, *, allow_device: bool = False) -> int:
+    """A descriptor for reading a file the user named on this machine (config, theme,
+    ``--log``, a recording): links followed by the kernel, but only a regular file (or an
+    allowed character device) is opened, without blocking. Raises ``OSError``
+    (``NotRegular`` for a FIFO, a socket, a device; ``IsADirectoryError``)."""
+    fd = os.open(path, _O_PATH | _O_CLOEXEC | (0 if _O_PATH else os.O_RDONLY | os.O_NONBLOCK))
+    try:
+        info = os.fstat(fd)
+    finally:
+        os.close(fd)
+    return _open_checked(None, path, info, allow_device)
+
+
 def read_host_file(path: str, *, allow_device: bool = False, limit: int = MAX_FILE_BYTES) -> tuple[bytes, bool]:
-    """(bytes, cut) of a file the user named on this machine (config, theme, ``--log``):
-    links followed by the kernel, but only a regular file (or an allowed character device)
-    is opened, without blocking. Raises ``OSError`` (``NotRegular`` for a FIFO, ...)."""
-    info = os.stat(path)
-    fd = _open_checked(None, path, info, allow_device)
+    """(bytes, cut) of a file the user named on this machine (see ``open_host_file``), at
+    most ``limit`` bytes; ``cut`` is true when the file is longer."""
+    fd = open_host_file(path, allow_device=allow_device)
     try:
         data = _read_bytes(path, fd, limit)
     finally:

@@ -161,6 +161,7 @@ def _fake_device(monkeypatch: pytest.MonkeyPatch, chunks: list[object]) -> _Fake
     read_fd, write_fd = os.pipe()
     os.write(write_fd, b"x")  # poll() says readable
     monkeypatch.setattr(reader_mod, "_open_kmsg", lambda path: read_fd)
+    monkeypatch.setattr(reader_mod, "_is_char_device", lambda fd: True)  # the pipe stands for /dev/kmsg
     monkeypatch.setattr(reader_mod.os, "read", fake.read)
     return fake
 
