@@ -22,6 +22,7 @@ import bisect
 import json
 import math
 import os
+import stat
 import time
 import zlib
 from collections.abc import Callable, Iterator
@@ -29,193 +30,10 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from . import __version__
-from .model import (
-    BalloonTotal,
-    DriverReading,
-    Event,
-    FeatureSet,
-    Sample,
-    Stat,
-    SystemInfo,
-    VirtioDevice,
-    frozen_map,
-)
+from .fromjson import event_from_json, sample_from_json  # noqa: F401 - rebuilt and checked there
+from .model import Event, Sample
 
 RECORDING_SCHEMA = 1
-
-
-# -- rebuilding samples and events ------------------------------------------------------
-
-
-MAX_KIB = 1 << 54  # a size in kB beyond what a 64-bit kernel counts (as parsers.MAX_KIB)
-MAX_COUNT = 1 << 64  # a 64-bit counter
-MAX_TIME = 1e12  # seconds since the epoch: about year 33658
-MAX_TEXT = 4096  # a name or message in a recording
-
-
-def _number(value: Any, where: str, low: float, high: float) -> float:
-    """A finite JSON number within [low, high]; ``ValueError`` saying which field is wrong."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{where} is not a number")
-    if not (math.isfinite(value) and low <= value <= high):
-        raise ValueError(f"{where} out of range")
-    return float(value)
-
-
-def _int(value: Any, where: str, low: int = 0, high: int = MAX_COUNT) -> int:
-    """A JSON integer (or integral number) within [low, high)."""
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{where} is not an integer")
-    if not low <= value < high:
-        raise ValueError(f"{where} out of range")
-    return value
-
-
-def _opt_int(value: Any, where: str, low: int = 0, high: int = MAX_COUNT) -> int | None:
-    return None if value is None else _int(value, where, low, high)
-
-
-def _opt_str(value: Any, where: str) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ValueError(f"{where} is not a string")
-    return value[:MAX_TEXT]
-
-
-def _strings(value: Any, where: str) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        raise ValueError(f"{where} is not a list")
-    return tuple(_opt_str(v, where) or "" for v in value)
-
-
-def _counts(value: Any, where: str) -> dict[str, int]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise ValueError(f"{where} is not an object")
-    return {str(k)[:MAX_TEXT]: _int(v, f"{where}.{str(k)[:40]}") for k, v in value.items()}
-
-
-def _bits(value: Any, where: str) -> tuple[int, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        raise ValueError(f"{where} is not a list")
-    return tuple(_int(b, where, 0, 1024) for b in value)
-
-
-def _features(obj: dict[str, Any] | None) -> FeatureSet | None:
-    if not obj:
-        return None
-    return FeatureSet(
-        raw=str(obj.get("raw", ""))[:1024],
-        bits=_bits(obj.get("bits"), "features.bits"),
-        unknown_bits=_bits(obj.get("unknown_bits"), "features.unknown_bits"),
-    )
-
-
-def _stat_value(value: Any, where: str) -> int | float | str | None:
-    if isinstance(value, bool):
-        return value
-    if value is None or isinstance(value, str):
-        return value if value is None else value[:MAX_TEXT]
-    if isinstance(value, int) and not isinstance(value, bool):
-        return _int(value, where, -MAX_COUNT, MAX_COUNT)
-    return _number(value, where, -1e30, 1e30)
-
-
-def _driver(obj: dict[str, Any]) -> DriverReading:
-    stats = {
-        str(name)[:MAX_TEXT]: Stat(
-            value=_stat_value(s.get("value"), f"stats.{str(name)[:40]}"),
-            unit=_opt_str(s.get("unit", ""), "stat unit") or "",
-            meaning=_opt_str(s.get("meaning", ""), "stat meaning") or "",
-        )
-        for name, s in (obj.get("stats") or {}).items()
-    }
-    return DriverReading(
-        driver=_opt_str(obj["driver"], "driver") or "",
-        instance=_opt_str(obj["instance"], "instance") or "",
-        inflated_kib=_opt_int(obj.get("inflated_kib"), "inflated_kib", 0, MAX_KIB),
-        source=_opt_str(obj.get("source"), "source"),
-        exact=bool(obj.get("exact", False)),
-        accounting=obj.get("accounting") if obj.get("accounting") in ("total", "used") else None,
-        stats=frozen_map(stats),
-        warnings=_strings(obj.get("warnings"), "warnings"),
-        features=_features(obj.get("features")),
-        counts_in_total=bool(obj.get("counts_in_total", True)),
-    )
-
-
-def _virtio(obj: dict[str, Any]) -> VirtioDevice:
-    return VirtioDevice(
-        instance=_opt_str(obj["instance"], "instance") or "",
-        device_id=_opt_int(obj.get("device_id"), "device_id"),
-        type=_opt_str(obj.get("type"), "type"),
-        vendor=_opt_int(obj.get("vendor"), "vendor"),
-        status=_opt_int(obj.get("status"), "status"),
-        status_flags=_strings(obj.get("status_flags"), "status_flags"),
-        bus_address=_opt_str(obj.get("bus_address"), "bus_address"),
-        driver=_opt_str(obj.get("driver"), "driver"),
-        features=_features(obj.get("features")),
-        offered_bits=_bits(obj["offered_bits"], "offered_bits") if obj.get("offered_bits") is not None else None,
-    )
-
-
-def sample_from_json(obj: dict[str, Any]) -> Sample:
-    """The ``Sample`` that ``sample.to_json()`` (or a recording's sample line) describes.
-
-    Raises ``KeyError``/``TypeError``/``ValueError`` when ``obj`` is not such a document,
-    or a value is of the wrong type, not finite, or beyond what a kernel can report.
-    """
-    system = obj["system"]
-    balloon = obj.get("balloon") or {}
-    uptime = system.get("uptime_s")
-    return Sample(
-        time=_number(obj["time"], "time", -MAX_TIME, MAX_TIME),
-        root=str(obj.get("root", ""))[:MAX_TEXT],
-        system=SystemInfo(
-            kernel=_opt_str(system.get("kernel"), "kernel"),
-            hostname=_opt_str(system.get("hostname"), "hostname"),
-            page_size=_int(system.get("page_size") or 4096, "page_size", 1, 1 << 40),
-            page_size_source=str(system.get("page_size_source", ""))[:MAX_TEXT],
-            uptime_s=None if uptime is None else _number(uptime, "uptime_s", 0, MAX_TIME),
-            mem_total_kib=_opt_int(system.get("mem_total_kib"), "mem_total_kib", 0, MAX_KIB),
-            mem_free_kib=_opt_int(system.get("mem_free_kib"), "mem_free_kib", 0, MAX_KIB),
-            mem_available_kib=_opt_int(system.get("mem_available_kib"), "mem_available_kib", 0, MAX_KIB),
-        ),
-        meminfo=frozen_map(_counts(obj.get("meminfo"), "meminfo")),
-        vmstat=frozen_map(_counts(obj.get("vmstat"), "vmstat")),
-        balloon=BalloonTotal(
-            kib=_opt_int(balloon.get("kib"), "balloon.kib", 0, MAX_KIB),
-            source=_opt_str(balloon.get("source"), "balloon.source"),
-            exact=bool(balloon.get("exact")),
-        ),
-        drivers=tuple(_driver(d) for d in obj.get("drivers") or ()),
-        virtio_devices=tuple(_virtio(d) for d in obj.get("virtio_devices") or ()),
-        warnings=_strings(obj.get("warnings"), "warnings"),
-    )
-
-
-def event_from_json(obj: dict[str, Any]) -> Event:
-    """The ``Event`` that ``event.to_json()`` describes (``ValueError`` as for samples)."""
-    details = obj.get("details") or {}
-    if not isinstance(details, dict):
-        raise ValueError("details is not an object")
-    return Event(
-        time=_number(obj["time"], "time", -MAX_TIME, MAX_TIME),
-        kind=str(obj["kind"])[:MAX_TEXT],
-        message=str(obj.get("message", ""))[:MAX_TEXT],
-        kib=_opt_int(obj.get("kib"), "kib", -MAX_KIB, MAX_KIB),
-        driver=_opt_str(obj.get("driver"), "driver"),
-        instance=_opt_str(obj.get("instance"), "instance"),
-        details=frozen_map(details),
-    )
 
 
 # -- writing ---------------------------------------------------------------------------
@@ -249,7 +67,9 @@ class Recorder:
         self.events = 0
         self.bytes_written = 0
         self._gzip = path.endswith(".gz")
-        self._file: IO[bytes] | None = open(path, "wb")  # noqa: SIM115 - closed in close()
+        self.non_finite = 0
+        """Values written as ``null`` because they were not finite numbers."""
+        self._file: IO[bytes] | None = _open_for_writing(path)
         self._zip = zlib.compressobj(6, zlib.DEFLATED, 31) if self._gzip else None
         self._header_done = False
 
@@ -293,12 +113,23 @@ class Recorder:
         if not self._header_done:
             self._header_done = True
             data = _line(self.header())
-        data += _line(obj)
+        replaced: list[str] = []
+        data += _line(obj, replaced)
+        self.non_finite += len(replaced)
         if self._zip is not None:
             data = self._zip.compress(data) + self._zip.flush(zlib.Z_SYNC_FLUSH)
         self._file.write(data)
         self._file.flush()
         self.bytes_written += len(data)
+
+    def abandon(self) -> None:
+        """Close the file without writing more (after a write error)."""
+        if self._file is not None:
+            try:
+                self._file.close()
+            except OSError:
+                pass
+            self._file = None
 
     def close(self) -> None:
         """Write the header if nothing was written, end the gzip stream, close the file."""
@@ -322,8 +153,44 @@ class Recorder:
             self._file = None
 
 
-def _line(obj: dict[str, Any]) -> bytes:
-    return (json.dumps(obj, separators=(",", ":"), ensure_ascii=False) + "\n").encode("utf-8")
+def _line(obj: dict[str, Any], replaced: list[str] | None = None) -> bytes:
+    """One line of strict JSON (a value that is not finite is written as ``null``)."""
+    from .strictjson import dumps
+
+    return (dumps(obj, replaced, separators=(",", ":"), ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def _open_for_writing(path: str) -> IO[bytes]:
+    """``path`` created or truncated for writing. A FIFO with no reader is an error (ENXIO)
+    instead of a wait: opened ``O_NONBLOCK``, then switched back to blocking writes."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags, 0o644)
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISREG(info.st_mode):
+            os.ftruncate(fd, 0)
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "wb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def check_new_recording(path: str, force: bool = False) -> None:
+    """Refuse (``UsageError``, exit 2) to replace a file that already holds data, unless
+    ``force``: ``record FILE`` and the monitor's ``--record FILE`` call this before the
+    ``Recorder`` truncates the file. A missing or empty file, or one that is not a regular
+    file (``/dev/null``, a pipe), is fine."""
+    from .errors import UsageError
+
+    if force:
+        return
+    try:
+        info = os.stat(path)
+    except OSError:
+        return  # missing (or unreachable: opening it says why)
+    if stat.S_ISREG(info.st_mode) and info.st_size > 0:
+        raise UsageError(f"{path} already exists ({info.st_size} bytes): not replaced (--force to replace it)")
 
 
 # -- reading ---------------------------------------------------------------------------

@@ -249,7 +249,7 @@ class Root:
 
     def _find_live(self, rel: str, follow_last: bool) -> _Found:
         path = "/" + "/".join(_split(rel))
-        flags = _O_PATH | _O_CLOEXEC | (0 if follow_last else os.O_NOFOLLOW) | (0 if _O_PATH else os.O_RDONLY | os.O_NONBLOCK)
+        flags = _O_LOOK if not follow_last else _O_LOOK & ~os.O_NOFOLLOW
         fd = os.open(path, flags)
         try:
             info = os.fstat(fd)

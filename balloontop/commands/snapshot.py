@@ -18,9 +18,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..cli import check_root
-    from ..sampler import Sampler
-
     from ..safetext import clean, safe_output
+    from ..sampler import Sampler
 
     sample = Sampler(check_root(args.root)).sample()
     out = safe_output(sys.stdout)  # an ASCII terminal gets escapes, not UnicodeEncodeError
