@@ -85,6 +85,8 @@ class Monitor:
         self.oom_inference: DeflateOnOomDetector | None = None
         self.last_sample: Sample | None = None
         self.record_error: str | None = None
+        self.record_failure: OSError | None = None
+        """The write error that stopped the recording (``record`` reports it and stops)."""
         self._kernel_backlog: list[Sample] = []
         self._kmsg_warned = False
         self.record_lock = threading.Lock()
@@ -194,6 +196,7 @@ class Monitor:
                     self.recorder.write_event(event)
             except OSError as exc:
                 if self.record_error is None:
+                    self.record_failure = exc
                     self.record_error = f"recording to {self.recorder.path} failed: {exc}"
                     return [self.record_error]
         return []

@@ -3,8 +3,10 @@
 * ``--listen HOST:PORT`` (default 127.0.0.1:9477): serve ``/metrics`` until SIGINT/SIGTERM.
   Each scrape reads a fresh sample, or reuses one younger than ``--interval`` seconds
   (default 1). A non-loopback address is allowed because it was asked for, with a warning.
+  One line on stdout says where it serves (with the port it got for ``:0``).
 * ``--textfile DIR``: write ``DIR/balloontop.prom`` atomically once and exit; with
-  ``--interval S`` as well, rewrite it every S seconds until SIGINT/SIGTERM.
+  ``--interval S`` as well, rewrite it every S seconds until SIGINT/SIGTERM. A directory
+  every user may write to is refused unless it has the sticky bit (exit 2).
 """
 
 from __future__ import annotations
@@ -51,13 +53,12 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import os
-
     from ..cli import check_root
     from ..errors import BalloontopError, UsageError
     from ..export import (
         DEFAULT_LISTEN,
         BalloonCollector,
+        check_textfile_dir,
         is_loopback,
         make_registry,
         parse_listen,
@@ -72,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as exc:
         raise BalloontopError(
             "export needs prometheus_client: pip install 'balloontop[export]'"
+            " (in a clone of the repository: pip install '.[export]')"
         ) from exc
     if args.interval is not None:
         check_interval(args.interval)
@@ -89,14 +91,20 @@ def run(args: argparse.Namespace) -> int:
         signal.signal(sig, on_signal)
 
     if args.textfile is not None:
-        if not os.path.isdir(args.textfile):
-            raise UsageError(f"--textfile {args.textfile!r} is not a directory")
+        try:
+            check_textfile_dir(args.textfile)
+        except FileNotFoundError:
+            raise UsageError(f"--textfile {args.textfile!r} does not exist") from None
+        except OSError as exc:
+            raise UsageError(f"--textfile {args.textfile!r}: {exc.strerror or exc}") from None
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
         registry = make_registry(BalloonCollector(read))
         while True:
             try:
                 write_textfile(args.textfile, registry)
             except OSError as exc:
-                raise BalloontopError(f"cannot write in {args.textfile}: {exc}") from exc
+                raise BalloontopError(f"cannot write in {args.textfile}: {exc.strerror or exc}") from exc
             if args.interval is None or stop.wait(args.interval):
                 return 0
 
@@ -116,6 +124,10 @@ def run(args: argparse.Namespace) -> int:
         server, _thread = serve(host, port, registry)
     except OSError as exc:
         raise BalloontopError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    real_port = server.server_address[1]
+    shown = f"[{host}]" if ":" in host else host
+    # one line: where to scrape, with the port :0 got (stderr stays for warnings)
+    print(f"serving metrics on http://{shown}:{real_port}/metrics", flush=True)
     try:
         while not stop.wait(3600):
             pass
