@@ -37,6 +37,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from .model import Sample
+from .parsers.vmstat import allocation_stalls
+from .units import kib_to_bytes
 
 DEFAULT_LISTEN = "127.0.0.1:9477"
 TEXTFILE_NAME = "balloontop.prom"
@@ -145,7 +147,7 @@ def metric_families(sample: Sample | None, scrape_errors: int = 0) -> Iterator[A
         if not reading.counts_in_total:
             continue
         if reading.inflated_kib is not None:
-            size.add_metric([reading.driver, reading.instance], reading.inflated_kib * 1024)
+            size.add_metric([reading.driver, reading.instance], kib_to_bytes(reading.inflated_kib))
         if reading.accounting is not None:
             accounting.add_metric([reading.driver, reading.instance, reading.accounting], 1)
     yield size
@@ -157,7 +159,7 @@ def metric_families(sample: Sample | None, scrape_errors: int = 0) -> Iterator[A
             "Memory in all balloons of the guest; source = where the figure comes from",
             labels=["source"],
         )
-        total.add_metric([sample.balloon.source or ""], sample.balloon.kib * 1024)
+        total.add_metric([sample.balloon.source or ""], kib_to_bytes(sample.balloon.kib))
         yield total
 
     vm = sample.vmstat
@@ -166,12 +168,12 @@ def metric_families(sample: Sample | None, scrape_errors: int = 0) -> Iterator[A
             family = CounterMetricFamily(name, help_text)
             family.add_metric([], vm[key])
             yield family
-    stalls = [v for k, v in vm.items() if k.startswith("allocstall_")]
-    if stalls:
+    stalls = allocation_stalls(vm)
+    if stalls is not None:
         family = CounterMetricFamily(
             "balloontop_vmstat_allocstall", "Allocation stalls (direct reclaim) since boot"
         )
-        family.add_metric([], sum(stalls))
+        family.add_metric([], stalls)
         yield family
     if "nr_balloon_pages" in vm:
         yield GaugeMetricFamily(
@@ -188,7 +190,7 @@ def metric_families(sample: Sample | None, scrape_errors: int = 0) -> Iterator[A
         ("balloontop_memory_free_bytes", system.mem_free_kib, "MemFree of the guest"),
     ):
         if value is not None:
-            yield GaugeMetricFamily(name, help_text, value=value * 1024)
+            yield GaugeMetricFamily(name, help_text, value=kib_to_bytes(value))
 
     info = InfoMetricFamily(
         "balloontop_virtio_balloon_features",

@@ -10,21 +10,8 @@ from .virtio.decode import decode_bits
 
 def feature_names(features: FeatureSet, device_id: int | None) -> str:
     """``1 STATS_VQ, 2 DEFLATE_ON_OOM, 7 unknown`` (macro prefixes dropped)."""
-    parts = []
-    for bit in decode_bits(features.bits, device_id):
-        if bit.name:
-            parts.append(f"{bit.bit} {short_name(bit.name)}")
-        else:
-            parts.append(f"{bit.bit} unknown")
+    parts = [f"{bit.bit} {bit.short_name or 'unknown'}" for bit in decode_bits(features.bits, device_id)]
     return ", ".join(parts) if parts else "none"
-
-
-def short_name(macro: str) -> str:
-    """``VIRTIO_BALLOON_F_DEFLATE_ON_OOM`` -> ``DEFLATE_ON_OOM``."""
-    for marker in ("_F_", "_S_"):
-        if marker in macro:
-            return macro.split(marker, 1)[1]
-    return macro.removeprefix("VIRTIO_")
 
 
 def _driver_lines(reading: DriverReading, device_id: int | None) -> list[str]:

@@ -49,15 +49,6 @@ def check_interval(interval: float) -> float:
     return interval
 
 
-def human_size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} B"
-
-
 class _Stop(Exception):
     """Raised by the signal handler to cut a sleep short."""
 
@@ -131,9 +122,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _progress(recorder: Any) -> None:
+    from ..units import KIB, format_kib
+
     size = os.path.getsize(recorder.path) if os.path.exists(recorder.path) else 0
     sys.stderr.write(
         f"\rrecording {recorder.path}: {recorder.samples} samples, {recorder.events} events,"
-        f" {human_size(size)}   "
+        f" {format_kib(size / KIB)}   "
     )
     sys.stderr.flush()

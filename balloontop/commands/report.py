@@ -18,6 +18,8 @@ from collections import Counter
 from itertools import islice
 from typing import Any
 
+from ..units import format_mib
+
 MAX_EVENTS_SHOWN = 20
 
 
@@ -62,10 +64,6 @@ def summarise(rec: Any) -> dict[str, Any]:
         "events": {"counts": dict(sorted(kinds.items())), "list": [e.to_json() for e in rec.events]},
         "skipped": list(rec.skipped),
     }
-
-
-def _mib(kib: float | None) -> str:
-    return "-" if kib is None else f"{kib / 1024:,.1f} MiB"
 
 
 def _clock(t: float, start: float) -> str:
@@ -233,10 +231,8 @@ def run(args: argparse.Namespace) -> int:
         f"  {summary['samples']} samples over "
         f"{'-' if duration is None else f'{duration:.1f} s'}\n"
     )
-    out.write(
-        f"balloon: min {_mib(b['min'])}, max {_mib(b['max'])}, mean {_mib(b['mean'])},"
-        f" last {_mib(b['last'])}\n"
-    )
+    mib = {key: format_mib(b[key], "-", 1) for key in ("min", "max", "mean", "last")}
+    out.write(f"balloon: min {mib['min']}, max {mib['max']}, mean {mib['mean']}, last {mib['last']}\n")
     start = summary["start"] or 0.0
     out.write(f"episodes: {len(summary['episodes'])}\n")
     for e in summary["episodes"]:

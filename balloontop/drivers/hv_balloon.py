@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ..model import DriverReading, StatSpec
 from ..parsers.debugfs import parse_hv_balloon
+from ..units import pages_to_kib
 from .base import DEBUGFS, ReadContext, debugfs_problem, make_stats, own_reading
 
 NAME = "hv_balloon"
@@ -58,7 +59,7 @@ def read(ctx: ReadContext) -> list[DriverReading]:
         pages = fields.get("pages_ballooned")
         page_size = fields.get("page_size", HV_PAGE)
         if isinstance(pages, int) and isinstance(page_size, int):
-            inflated = pages * page_size // 1024
+            inflated = pages_to_kib(pages, page_size)
     else:
         why = "the driver's own figures (pages ballooned, committed, hot-added) are not shown"
         note = debugfs_problem(ctx, DEBUGFS_FILE, why, error, "needs Linux >= 6.0 with CONFIG_DEBUG_FS")

@@ -10,7 +10,7 @@ MemTotal and look used; without it the driver removes them from MemTotal.
 
 from __future__ import annotations
 
-from ..model import Accounting, DriverReading, StatSpec, VirtioDevice
+from ..model import Accounting, DriverReading, FeatureSet, StatSpec, VirtioDevice
 from ..parsers.meminfo import parse_meminfo
 from ..virtio.tables import BALLOON_F_DEFLATE_ON_OOM
 from .base import DEBUGFS, ReadContext, make_stats
@@ -36,11 +36,26 @@ def detect(ctx: ReadContext) -> list[VirtioDevice]:
     return [d for d in ctx.virtio_devices if d.device_id == DEVICE_ID]
 
 
+def deflate_on_oom(features: FeatureSet | None) -> bool | None:
+    """Whether a virtio balloon negotiated DEFLATE_ON_OOM; ``None`` when its features are unknown.
+
+    The one place that tests the bit: the accounting, the pane, the OOM account and the
+    deflate-on-OOM inference all ask here.
+    """
+    return None if features is None else features.has(BALLOON_F_DEFLATE_ON_OOM)
+
+
+def reading_deflate_on_oom(reading: DriverReading) -> bool | None:
+    """``deflate_on_oom`` of a virtio_balloon reading; ``None`` for any other driver."""
+    return deflate_on_oom(reading.features) if reading.driver == NAME else None
+
+
 def accounting_of(device: VirtioDevice) -> Accounting | None:
     """``used`` with DEFLATE_ON_OOM negotiated, ``total`` without, ``None`` if unknown."""
-    if device.features is None:
+    negotiated = deflate_on_oom(device.features)
+    if negotiated is None:
         return None
-    return "used" if device.features.has(BALLOON_F_DEFLATE_ON_OOM) else "total"
+    return "used" if negotiated else "total"
 
 
 def read(ctx: ReadContext) -> list[DriverReading]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ..model import DriverReading, StatSpec
 from ..parsers.debugfs import parse_vmmemctl
+from ..units import format_mib
 from .base import DEBUGFS, ReadContext, debugfs_problem, make_stats, own_reading
 
 NAME = "vmw_balloon"
@@ -71,7 +72,7 @@ def read(ctx: ReadContext) -> list[DriverReading]:
             inflated = current * FRAME_KIB
             if balloon is not None and balloon < inflated:
                 warnings.append(
-                    f"Balloon: in /proc/meminfo shows {(inflated - balloon) // 1024} MiB less than "
+                    f"Balloon: in /proc/meminfo shows {format_mib(inflated - balloon)} less than "
                     "vmmemctl: the kernel counts only 4 KiB balloon pages there, not VMware's 2 MiB pages"
                 )
     else:

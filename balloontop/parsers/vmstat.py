@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from . import Parsed, bad_line
 
 BALLOON_FIELDS = ("nr_balloon_pages", "balloon_inflate", "balloon_deflate", "balloon_migrate")
@@ -25,7 +27,8 @@ def parse_vmstat(text: str, source: str = "/proc/vmstat") -> Parsed:
     return values, warnings
 
 
-def allocation_stalls(vmstat: dict[str, int]) -> int | None:
-    """Σ ``allocstall_*`` (one counter per zone since 4.x), ``None`` when absent."""
+def allocation_stalls(vmstat: Mapping[str, int]) -> int | None:
+    """Σ ``allocstall_*`` (one counter per zone since 4.x), ``None`` when absent: the one sum
+    that events, the deflate-on-OOM inference, the host's stats and the metrics use."""
     stalls = [v for k, v in vmstat.items() if k.startswith("allocstall")]
     return sum(stalls) if stalls else None

@@ -36,6 +36,7 @@ from ..config import INTERVAL_FLOOR
 from ..events import EventDetector
 from ..history import WINDOWS, History
 from ..model import Event, Sample
+from ..units import format_kib
 from . import model_view as mv
 from .graph import GraphBuilder, GraphFrame
 from .processes import ProcRow, process_lines, psutil_source
@@ -572,7 +573,7 @@ class BalloonApp(App):
         if episode is not None:
             verb = {"inflate": "inflating", "deflate": "deflating"}.get(episode.kind, episode.kind)
             dots = "..." if self.ascii_only else "…"
-            result.episode = f"{verb}{dots} {mv.fmt_kib(abs(episode.moved_kib))}"
+            result.episode = f"{verb}{dots} {format_kib(abs(episode.moved_kib))}"
         if self.oom_inference is not None and self.oom_inference.active:
             doom = "likely deflate-on-OOM"
             result.episode = f"{result.episode} ({doom})" if result.episode else doom

@@ -15,7 +15,7 @@ from textual.markup import escape
 from ..balloon import accounting_words, balloon_share
 from ..hoststats import host_stats
 from ..model import DriverReading, Event, Sample, VirtioDevice
-from ..units import format_kib
+from ..units import KIB, format_kib, format_rate, pages_to_kib
 
 STATS_VQ = 1
 DEFLATE_ON_OOM = 2
@@ -61,9 +61,9 @@ def fmt_stat(value: object, unit: str, page_size: int) -> str:
     if unit in ("kB", "KiB"):
         return f"{format_kib(value)}"
     if unit == "pages" and isinstance(value, (int, float)):
-        return f"{fmt_count(value)} pages ({format_kib(value * page_size // 1024)})"
+        return f"{fmt_count(value)} pages ({format_kib(pages_to_kib(int(value), page_size))})"
     if unit == "bytes" and isinstance(value, (int, float)):
-        return format_kib(value / 1024)
+        return format_kib(value / KIB)
     suffix = f" {escape(unit)}" if unit else ""
     return f"{fmt_count(value) if isinstance(value, (int, float)) else escape(str(value))}{suffix}"
 
@@ -85,10 +85,6 @@ def header_line(sample: Sample | None, hostname: str | None, interval: float, pa
     return (f"[b]balloontop[/] [$muted]·[/] {escape(host)} [$muted]·[/] {escape(kernel)} "
             f"[$muted]· up[/] {up_text} [$muted]· every[/] {interval:g} s [$muted]·[/] "
             f"{state}{escape(source_label)}")
-
-
-def fmt_kib(kib: int | float | None) -> str:
-    return format_kib(kib)
 
 
 def fmt_clock(seconds: float) -> str:
@@ -162,13 +158,8 @@ def feature_words(reading: DriverReading, device: VirtioDevice | None) -> list[s
     device_id = device.device_id if device else 5
     out = []
     for bit in decode_bits(reading.features.bits, device_id):
-        if bit.known and bit.name:
-            name = bit.name
-            for marker in ("_F_", "VIRTIO_RING_F_", "VIRTIO_"):
-                if marker in name:
-                    name = name.split(marker, 1)[1]
-                    break
-            out.append(f"{bit.bit} {escape(name)}")
+        if bit.known and bit.short_name:
+            out.append(f"{bit.bit} {escape(bit.short_name)}")
         else:
             out.append(f"[b $warning]{bit.bit} unknown[/]")
     return out
@@ -229,7 +220,7 @@ def pane_content(sample: Sample, reading: DriverReading, prev: Sample | None,
         for h in stats:
             unit = h.spec.unit
             val = "unknown" if h.value is None else (
-                format_kib(h.value / 1024) if unit == "bytes" else fmt_count(h.value))
+                format_kib(h.value / KIB) if unit == "bytes" else fmt_count(h.value))
             moved = h.spec.tag in olds and olds[h.spec.tag] != h.value
             virsh = h.spec.virsh or "-"
             lines.append(f"  {h.spec.qemu[5:]:<17}[$muted]{virsh:<16}[/]{_mark(val, moved)}")
@@ -263,7 +254,7 @@ def fmt_rate(rate: float | None) -> str:
         return "rate -"
     if abs(rate) < 0.05:
         return "at rest"
-    return f"{rate:+.1f} MiB/s"
+    return format_rate(rate)
 
 
 def stats_mapping(sample: Sample) -> Mapping[str, int]:
