@@ -55,15 +55,26 @@ class StatSpec(NamedTuple):
     meaning: str
 
 
+NO_SPEC = StatSpec("", "")
+"""The spec of a statistic no driver declares (a recording from another version)."""
+
+
 class Stat(NamedTuple):
-    """One statistic of a driver: its value with the unit and meaning declared once."""
+    """One statistic of a driver: its value, and the spec its driver declares (shared, not copied)."""
 
     value: int | float | str | None
-    unit: str
-    meaning: str
+    spec: StatSpec = NO_SPEC
+
+    @property
+    def unit(self) -> str:
+        return self.spec.unit
+
+    @property
+    def meaning(self) -> str:
+        return self.spec.meaning
 
     def to_json(self) -> dict[str, Any]:
-        return {"value": self.value, "unit": self.unit, "meaning": self.meaning}
+        return {"value": self.value, "unit": self.spec.unit, "meaning": self.spec.meaning}
 
 
 class FeatureSet(NamedTuple):

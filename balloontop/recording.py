@@ -1,11 +1,14 @@
 """Recordings: JSON lines of samples and events that survive a crash, and their replay.
 
-Format (schema 1), one JSON object per line, UTF-8:
+Format (schema 2), one JSON object per line, UTF-8:
 
 * first line, the header:
-  ``{"type": "header", "schema": 1, "host", "kernel", "interval", "started", "balloontop"}``
+  ``{"type": "header", "schema": 2, "host", "kernel", "interval", "started", "balloontop"}``
 * one line per sample: ``{"type": "sample", **sample.to_json()}`` (the snapshot schema;
-  its ``time`` is the sample's wall-clock time, seconds since the epoch);
+  its ``time`` is the sample's wall-clock time, seconds since the epoch), except that a
+  driver statistic is its value alone (``"stats": {"current": 29696}``): its unit and
+  meaning are the driver's declaration (``balloontop.drivers.stat_spec``), not repeated on
+  every line. Schema 1 (before) wrote ``{"value", "unit", "meaning"}`` objects; both are read;
 * one line per event or marker: ``event.to_json()`` (``"type": "event"``).
 
 Crash safety: each line is handed to the OS whole and flushed at once (no fsync). A file whose
@@ -29,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from . import __version__
+from .drivers import stat_spec
 from .model import (
     BalloonTotal,
     DriverReading,
@@ -36,12 +40,15 @@ from .model import (
     FeatureSet,
     Sample,
     Stat,
+    StatSpec,
     SystemInfo,
     VirtioDevice,
     frozen_map,
 )
 
-RECORDING_SCHEMA = 1
+RECORDING_SCHEMA = 2
+READABLE_SCHEMAS = (1, 2)
+"""1: statistics with their unit and meaning on every line; 2: values only."""
 
 
 # -- rebuilding samples and events ------------------------------------------------------
@@ -57,11 +64,17 @@ def _features(obj: dict[str, Any] | None) -> FeatureSet | None:
     )
 
 
+def _stat(driver: str, name: str, recorded: Any) -> Stat:
+    """A recorded statistic: a value (schema 2), or ``{"value", "unit", "meaning"}`` (schema 1,
+    whose own unit and meaning are kept)."""
+    if isinstance(recorded, dict):
+        return Stat(recorded.get("value"), StatSpec(str(recorded.get("unit", "")), str(recorded.get("meaning", ""))))
+    return Stat(recorded, stat_spec(driver, name))
+
+
 def _driver(obj: dict[str, Any]) -> DriverReading:
-    stats = {
-        name: Stat(value=s.get("value"), unit=s.get("unit", ""), meaning=s.get("meaning", ""))
-        for name, s in (obj.get("stats") or {}).items()
-    }
+    driver = str(obj["driver"])
+    stats = {name: _stat(driver, name, s) for name, s in (obj.get("stats") or {}).items()}
     return DriverReading(
         driver=obj["driver"],
         instance=obj["instance"],
@@ -184,7 +197,7 @@ class Recorder:
         if not self._header_done:
             self.host = self.host if self.host is not None else sample.system.hostname
             self.kernel = self.kernel if self.kernel is not None else sample.system.kernel
-        self._write({"type": "sample", **sample.to_json()})
+        self._write(sample_line(sample))
         self.samples += 1
 
     def write_event(self, event: Event) -> None:
@@ -237,6 +250,14 @@ class Recorder:
         finally:
             self._file.close()
             self._file = None
+
+
+def sample_line(sample: Sample) -> dict[str, Any]:
+    """A recording's line for ``sample``: its JSON with each driver statistic as its value."""
+    obj = sample.to_json()
+    for reading, out in zip(sample.drivers, obj["drivers"]):
+        out["stats"] = {name: stat.value for name, stat in reading.stats.items()}
+    return {"type": "sample", **obj}
 
 
 def _line(obj: dict[str, Any]) -> bytes:
@@ -358,8 +379,8 @@ def read_recording(path: str) -> Recording:
                 if rec.header is None:
                     rec.header = obj
                     schema = obj.get("schema")
-                    if schema != RECORDING_SCHEMA:
-                        skipped.append(f"line {number}: header schema {schema!r}, read as 1")
+                    if schema not in READABLE_SCHEMAS:
+                        skipped.append(f"line {number}: header schema {schema!r}, read as {RECORDING_SCHEMA}")
                 else:
                     skipped.append(f"line {number}: second header ignored")
             else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from . import drivers
 from .balloon import accounting_words, balloon_share
 from .model import DriverReading, FeatureSet, Sample
 from .units import format_duration, format_kib
@@ -53,8 +54,8 @@ def render_text(sample: Sample) -> str:
         lines.append(f"  {accounting_words(mode)}")
     device_ids = {d.instance: d.device_id for d in sample.virtio_devices}
     if not sample.drivers:
-        lines += ["", "No balloon driver found (looked for virtio_balloon, hv_balloon, vmw_balloon, "
-                  "xen_balloon, pseries_cmm, s390_cmm and virtio_mem)."]
+        *others, last = drivers.names()
+        lines += ["", f"No balloon driver found (looked for {', '.join(others)} and {last})."]
     for reading in sample.drivers:
         lines += ["", *_driver_lines(reading, device_ids.get(reading.instance))]
     if sample.virtio_devices:

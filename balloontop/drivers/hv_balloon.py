@@ -10,9 +10,11 @@ from __future__ import annotations
 from ..model import DriverReading, StatSpec
 from ..parsers.debugfs import parse_hv_balloon
 from ..units import pages_to_kib
-from .base import DEBUGFS, ReadContext, debugfs_problem, make_stats, own_reading
+from .base import BALLOON, DEBUGFS, ReadContext, debugfs_problem, make_stats, own_reading
 
 NAME = "hv_balloon"
+TITLE = "Hyper-V balloon"
+LOOKS_AT = "/sys/kernel/debug/hv-balloon"
 INSTANCE = "hv-balloon"
 DEBUGFS_FILE = "hv-balloon"
 VMBUS_DRIVER = "sys/bus/vmbus/drivers/hv_balloon"
@@ -29,7 +31,7 @@ STATS = {
     "vm_pages_committed": StatSpec("pages", "pages used by the guest's user space (earlier patch revision only)"),
     "total_pages_committed": StatSpec("pages", "memory the guest reports to the host as committed"),
     "max_dynamic_page_count": StatSpec("pages", "most pages the host may hot-add"),
-    "Balloon": StatSpec("kB", "memory returned to the host by balloon drivers (/proc/meminfo, Linux >= 6.15)"),
+    "Balloon": BALLOON,
 }
 
 _BOUND_IGNORED = {"bind", "unbind", "uevent", "module", "new_id", "remove_id"}

@@ -13,15 +13,17 @@ from __future__ import annotations
 from ..model import Accounting, DriverReading, FeatureSet, StatSpec, VirtioDevice
 from ..parsers.meminfo import parse_meminfo
 from ..virtio.tables import BALLOON_F_DEFLATE_ON_OOM
-from .base import DEBUGFS, ReadContext, make_stats
+from .base import BALLOON, DEBUGFS, ReadContext, make_stats
 
 NAME = "virtio_balloon"
+TITLE = "virtio balloon"
+LOOKS_AT = "/sys/bus/virtio, meminfo Balloon:, vmstat balloon_*"
 DEVICE_ID = 5
 DEBUGFS_FILE = "virtio-balloon"
 VMSTAT_FIELDS = ("balloon_inflate", "balloon_deflate", "balloon_migrate", "nr_balloon_pages")
 
 STATS = {
-    "Balloon": StatSpec("kB", "memory returned to the host by balloon drivers (/proc/meminfo, Linux >= 6.15)"),
+    "Balloon": BALLOON,
     "nr_balloon_pages": StatSpec("pages", "pages in balloons now (/proc/vmstat, Linux >= 6.15)"),
     "balloon_inflate": StatSpec("pages", "pages put into the balloon since boot"),
     "balloon_deflate": StatSpec("pages", "pages taken back out of the balloon since boot"),

@@ -13,6 +13,8 @@ from ..units import bytes_to_kib
 from .base import ReadContext, make_stats
 
 NAME = "virtio_mem"
+TITLE = "virtio-mem"
+LOOKS_AT = "/sys/bus/virtio, device 24"
 DEVICE_ID = 24
 
 STATS = {

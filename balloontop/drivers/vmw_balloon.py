@@ -12,9 +12,11 @@ from __future__ import annotations
 from ..model import DriverReading, StatSpec
 from ..parsers.debugfs import parse_vmmemctl
 from ..units import format_mib
-from .base import DEBUGFS, ReadContext, debugfs_problem, make_stats, own_reading
+from .base import BALLOON, DEBUGFS, ReadContext, debugfs_problem, make_stats, own_reading
 
 NAME = "vmw_balloon"
+TITLE = "VMware balloon"
+LOOKS_AT = "/sys/kernel/debug/vmmemctl"
 INSTANCE = "vmmemctl"
 DEBUGFS_FILE = "vmmemctl"
 FRAME_KIB = 4
@@ -27,7 +29,7 @@ STATS = {
     "used_capabilities": StatSpec("", "capabilities the host granted (bit mask)"),
     "is_resetting": StatSpec("", "y while the driver resets its balloon"),
     "rateSleepAlloc": StatSpec("pages/s", "allocation rate (old format)"),
-    "Balloon": StatSpec("kB", "memory returned to the host via the balloon core (4 KiB pages only)"),
+    "Balloon": BALLOON._replace(meaning="memory returned to the host via the balloon core (4 KiB pages only)"),
     "balloon_inflate": StatSpec("pages", "pages put into balloons since boot (a 2 MiB page counts 512)"),
     "balloon_deflate": StatSpec("pages", "pages taken back out of balloons since boot"),
     "alloc_4k": StatSpec("pages", "4 KiB pages allocated for the balloon" + SINCE_READ),

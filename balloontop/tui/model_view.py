@@ -12,33 +12,14 @@ from typing import NamedTuple
 
 from textual.markup import escape
 
+from .. import drivers
 from ..balloon import accounting_words, balloon_share
+from ..drivers.virtio_balloon import reading_deflate_on_oom
 from ..hoststats import host_stats
 from ..model import DriverReading, Event, Sample, VirtioDevice
+from ..virtio.tables import BALLOON_F_STATS_VQ
 from ..units import KIB, format_kib, format_rate, pages_to_kib
 
-STATS_VQ = 1
-DEFLATE_ON_OOM = 2
-
-DRIVER_TITLES = {
-    "virtio_balloon": "virtio balloon",
-    "hv_balloon": "Hyper-V balloon",
-    "vmw_balloon": "VMware balloon",
-    "xen_balloon": "Xen balloon",
-    "pseries_cmm": "pseries CMM",
-    "s390_cmm": "s390 CMM",
-    "virtio_mem": "virtio-mem",
-}
-
-LOOKED_FOR = (
-    "virtio_balloon (/sys/bus/virtio, meminfo Balloon:, vmstat balloon_*)",
-    "hv_balloon (/sys/kernel/debug/hv-balloon)",
-    "vmw_balloon (/sys/kernel/debug/vmmemctl)",
-    "xen_balloon (/sys/devices/system/xen_memory)",
-    "pseries CMM (/sys/devices/system/cmm)",
-    "s390 CMM (/proc/sys/vm/cmm_*)",
-    "virtio-mem (/sys/bus/virtio, device 24)",
-)
 
 
 def pane_id(reading: DriverReading) -> str:
@@ -46,7 +27,7 @@ def pane_id(reading: DriverReading) -> str:
 
 
 def pane_title(reading: DriverReading) -> str:
-    return f"{DRIVER_TITLES.get(reading.driver, reading.driver)} · {reading.instance}"
+    return f"{drivers.title(reading.driver)} · {reading.instance}"
 
 
 def fmt_count(value: int | float) -> str:
@@ -123,10 +104,9 @@ def summary_lines(sample: Sample, rate: float | None) -> list[str]:
     for r in sample.drivers:
         if not r.counts_in_total:
             continue
-        why = ""
-        if r.driver == "virtio_balloon" and r.features is not None:
-            why = (" (DEFLATE_ON_OOM negotiated)" if r.features.has(DEFLATE_ON_OOM)
-                   else " (DEFLATE_ON_OOM not negotiated)")
+        negotiated = reading_deflate_on_oom(r)
+        why = "" if negotiated is None else (" (DEFLATE_ON_OOM negotiated)" if negotiated
+                                             else " (DEFLATE_ON_OOM not negotiated)")
         words.append(f"{escape(r.instance)}: {accounting_words(r.accounting)}{why}")
     if words:
         lines.append("; ".join(words) + ".")
@@ -210,7 +190,7 @@ def pane_content(sample: Sample, reading: DriverReading, prev: Sample | None,
             value = _mark(fmt_stat(stat.value, stat.unit, page), moved)
             lines.append(f"  {escape(name):<{label + 5}}{value}")
     if (reading.driver == "virtio_balloon" and reading.features is not None
-            and reading.features.has(STATS_VQ)):
+            and reading.features.has(BALLOON_F_STATS_VQ)):
         lines.append("[b $primary]sent to the host (stats queue)[/] [$muted]QEMU key · virsh[/]")
         stats = host_stats(sample.meminfo, sample.vmstat, page, sample.system.kernel)
         olds = {}
@@ -232,7 +212,7 @@ def pane_content(sample: Sample, reading: DriverReading, prev: Sample | None,
 
 def no_balloon_lines(sample: Sample) -> list[str]:
     lines = ["[b]No balloon mechanism found in this guest.[/]", "Looked for:"]
-    lines += [f"  [$muted]·[/] {escape(x)}" for x in LOOKED_FOR]
+    lines += [f"  [$muted]·[/] {escape(x)}" for x in drivers.looked_for()]
     lines.append("Memory is still shown above and in the graph.")
     lines.append("To see what a balloon looks like: [b]balloontop --demo[/]")
     for w in sample.warnings[:4]:

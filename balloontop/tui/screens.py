@@ -32,6 +32,20 @@ HELP_TEXT = """\
 """
 
 
+def driver_help_lines() -> list[str]:
+    """Every driver's pane: its title, where it is found, and each statistic's meaning, from
+    the drivers' own declarations."""
+    from .. import drivers
+
+    lines = ["[b]Driver panes[/] (each statistic, as its driver declares it)"]
+    for module in drivers.DRIVERS:
+        lines.append(f"  [b]{escape(module.TITLE)}[/] ({escape(module.NAME)}): {escape(module.LOOKS_AT)}")
+        for name, spec in module.STATS.items():
+            unit = f" [$muted]({escape(spec.unit)})[/]" if spec.unit else ""
+            lines.append(f"    {escape(name)}: {escape(spec.meaning)}{unit}")
+    return lines
+
+
 class HelpScreen(ModalScreen):
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", key_display="esc")]
 
@@ -58,7 +72,8 @@ class HelpScreen(ModalScreen):
             keys = f"{keys:<10}".replace("[", "\\[")  # a bare [ would open a markup tag
             rows.append(f"  [b $accent]{keys}[/] {escape(_LONG.get(b.id or '', b.description))}")
         rows.append("  [b $accent]ctrl+p    [/] command palette (every action by name)")
-        body = "\n".join(rows) + "\n\n" + HELP_TEXT + "\n[$muted]esc, q or ? closes this help[/]"
+        body = ("\n".join(rows) + "\n\n" + HELP_TEXT + "\n" + "\n".join(driver_help_lines())
+                + "\n\n[$muted]esc, q or ? closes this help[/]")
         with VerticalScroll(id="help-body") as box:
             box.border_title = "balloontop help"
             yield Static(body)
