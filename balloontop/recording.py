@@ -24,7 +24,6 @@ from __future__ import annotations
 import bisect
 import io
 import json
-import os
 import time
 import zlib
 from collections.abc import Callable, Iterator
@@ -555,10 +554,3 @@ class ReplaySource:
 
 def _count_upto(times: list[float], t: float) -> int:
     return bisect.bisect_right(times, t)
-
-
-def file_size(path: str) -> int:
-    try:
-        return os.path.getsize(path)
-    except OSError:
-        return 0

@@ -54,7 +54,7 @@ class _Stop(Exception):
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..cli import check_root
+    from ..rootfs import check_root
     from ..errors import BalloontopError, UsageError
     from ..events import EventDetector
     from ..recording import Recorder

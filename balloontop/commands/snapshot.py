@@ -18,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..cli import check_root
+    from ..rootfs import check_root
     from ..sampler import Sampler
 
     sample = Sampler(check_root(args.root)).sample()

@@ -6,9 +6,6 @@ from collections.abc import Mapping
 
 from . import Parsed, bad_line
 
-BALLOON_FIELDS = ("nr_balloon_pages", "balloon_inflate", "balloon_deflate", "balloon_migrate")
-"""Balloon fields: a gauge since 6.15, event counters since 3.8 (in base pages)."""
-
 
 def parse_vmstat(text: str, source: str = "/proc/vmstat") -> Parsed:
     values: dict[str, int] = {}

@@ -7,7 +7,7 @@ thread and lets the widgets compare strings to skip identical refreshes.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import NamedTuple
 
 from textual.markup import escape
@@ -235,7 +235,3 @@ def fmt_rate(rate: float | None) -> str:
     if abs(rate) < 0.05:
         return "at rest"
     return format_rate(rate)
-
-
-def stats_mapping(sample: Sample) -> Mapping[str, int]:
-    return sample.meminfo
