@@ -421,3 +421,15 @@ def _link_text(data: bytes | None) -> str | None:
     except UnicodeDecodeError:
         return None
     return text if _LINK_TEXT.match(text) else None
+
+
+def check_root(path: str) -> str:
+    """``path`` when it is a directory, else a ``RootError`` (exit 3): what every command
+    checks before it makes a ``Root`` of the user's ``--root``."""
+    from .errors import RootError
+
+    if not os.path.exists(path):
+        raise RootError(f"root {path!r} does not exist")
+    if not os.path.isdir(path):
+        raise RootError(f"root {path!r} is not a directory")
+    return path

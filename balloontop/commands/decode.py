@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
         if not sys.stdout.isatty():
             raise UsageError("give a features value, --bits LIST or --all (see balloontop decode --help)")
         # On a terminal: the interactive decoder over the root's devices (Textual only here).
-        from ..cli import check_root
+        from ..rootfs import check_root
         from ..rootfs import Root
         from ..tui.feature_decoder import FeatureDecoderApp
         from ..virtio.devices import read_virtio_devices
@@ -125,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_all(args: argparse.Namespace) -> int:
-    from ..cli import check_root
+    from ..rootfs import check_root
     from ..rootfs import Root
     from ..virtio.decode import decode_bits
     from ..virtio.devices import read_virtio_devices

@@ -53,7 +53,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..cli import check_root
+    from ..rootfs import check_root
     from ..errors import BalloontopError, UsageError
     from ..export import (
         DEFAULT_LISTEN,

@@ -38,12 +38,9 @@ def register_top(parser: argparse.ArgumentParser) -> None:
 
 
 def _demo_source(scenario: str, clock):
+    from ..demo import DemoSource
     from ..errors import UsageError
 
-    try:
-        from ..demo import DemoSource
-    except ImportError:
-        raise UsageError("demo mode is not available in this build") from None
     try:
         return DemoSource(None if scenario == "default" else scenario, clock=clock)
     except (KeyError, ValueError) as exc:
@@ -53,7 +50,7 @@ def _demo_source(scenario: str, clock):
 def run(args: argparse.Namespace) -> int:
     import time
 
-    from ..cli import check_root
+    from ..rootfs import check_root
     from ..config import config_dir, resolve
 
     config = resolve({

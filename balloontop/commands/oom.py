@@ -41,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..cli import check_root
+    from ..rootfs import check_root
     from ..errors import BalloontopError
     from ..kmsg.reader import KmsgReader
     from ..kmsg.reports import parse_reports

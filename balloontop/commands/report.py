@@ -17,6 +17,8 @@ from collections import Counter
 from itertools import islice
 from typing import Any
 
+from ..units import format_mib
+
 MAX_EVENTS_SHOWN = 20
 
 
@@ -61,10 +63,6 @@ def summarise(rec: Any) -> dict[str, Any]:
         "skipped": list(rec.skipped),
         "skipped_count": getattr(rec, "skipped_count", len(rec.skipped)),
     }
-
-
-def _mib(kib: float | None) -> str:
-    return "-" if kib is None else f"{kib / 1024:,.1f} MiB"
 
 
 def _clock(t: float, start: float) -> str:
@@ -241,9 +239,8 @@ def run(args: argparse.Namespace) -> int:
     )
     duration = summary["duration_s"]
     lines.append(f"  {summary['samples']} samples over {'-' if duration is None else f'{duration:.1f} s'}")
-    lines.append(
-        f"balloon: min {_mib(b['min'])}, max {_mib(b['max'])}, mean {_mib(b['mean'])}, last {_mib(b['last'])}"
-    )
+    mib = {key: format_mib(b[key], "-", 1) for key in ("min", "max", "mean", "last")}
+    lines.append(f"balloon: min {mib['min']}, max {mib['max']}, mean {mib['mean']}, last {mib['last']}")
     start = summary["start"] or 0.0
     lines.append(f"episodes: {len(summary['episodes'])}")
     for e in summary["episodes"]:

@@ -17,7 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..cli import check_root
+    from ..rootfs import check_root
     from ..safetext import clean, safe_output
     from ..sampler import Sampler
 

@@ -29,7 +29,6 @@ from typing import Any
 EMPTY: Mapping[str, str] = MappingProxyType({})
 
 LEVEL_NAMES = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug")
-FACILITY_NAMES = {0: "kern", 1: "user", 2: "mail", 3: "daemon", 4: "auth", 5: "syslog"}
 
 _KMSG_HEAD = re.compile(r"^(\d{1,10}),(\d{1,20}),(-?\d{1,20}),([^;,]*)((?:,[^;]*)?);")
 _ESCAPE = re.compile(rb"\\x([0-9a-fA-F]{2})")

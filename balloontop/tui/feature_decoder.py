@@ -148,8 +148,7 @@ def whatif_effects(device: VirtioDevice, what_if: set[int] | frozenset[int]) -> 
     for bit in changed:
         on = bit in what_if
         decoded = decode_bits([bit], device.device_id)[0]
-        name = decoded.name or "unknown bit"
-        head = f"bit {bit} {_short(name)} turned {_onoff(on)}: "
+        head = f"bit {bit} {decoded.short_name or 'unknown bit'} turned {_onoff(on)}: "
         text = _balloon_effect(device, bit, on, what_if) if device.device_id == BALLOON_ID else None
         if text is None and bit == F_VERSION_1:
             text = ("the device would be a modern (virtio 1.0+) device: little-endian, spec semantics" if on else
@@ -165,13 +164,6 @@ def whatif_effects(device: VirtioDevice, what_if: set[int] | frozenset[int]) -> 
                 text = f"no table says what it does ({bit_range(bit)})"
         lines.append(head + text)
     return lines
-
-
-def _short(name: str) -> str:
-    for prefix in ("VIRTIO_BALLOON_F_", "VIRTIO_"):
-        if name.startswith(prefix):
-            return name[len(prefix):]
-    return name
 
 
 def _balloon_effect(device: VirtioDevice, bit: int, on: bool, what_if: set[int] | frozenset[int]) -> str | None:

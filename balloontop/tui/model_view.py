@@ -7,38 +7,19 @@ thread and lets the widgets compare strings to skip identical refreshes.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import NamedTuple
 
 from textual.markup import escape
 
+from .. import drivers
 from ..balloon import accounting_words, balloon_share
+from ..drivers.virtio_balloon import reading_deflate_on_oom
 from ..hoststats import host_stats
 from ..model import DriverReading, Event, Sample, VirtioDevice
-from ..units import format_kib
+from ..virtio.tables import BALLOON_F_STATS_VQ
+from ..units import KIB, format_kib, format_rate, pages_to_kib
 
-STATS_VQ = 1
-DEFLATE_ON_OOM = 2
-
-DRIVER_TITLES = {
-    "virtio_balloon": "virtio balloon",
-    "hv_balloon": "Hyper-V balloon",
-    "vmw_balloon": "VMware balloon",
-    "xen_balloon": "Xen balloon",
-    "pseries_cmm": "pseries CMM",
-    "s390_cmm": "s390 CMM",
-    "virtio_mem": "virtio-mem",
-}
-
-LOOKED_FOR = (
-    "virtio_balloon (/sys/bus/virtio, meminfo Balloon:, vmstat balloon_*)",
-    "hv_balloon (/sys/kernel/debug/hv-balloon)",
-    "vmw_balloon (/sys/kernel/debug/vmmemctl)",
-    "xen_balloon (/sys/devices/system/xen_memory)",
-    "pseries CMM (/sys/devices/system/cmm)",
-    "s390 CMM (/proc/sys/vm/cmm_*)",
-    "virtio-mem (/sys/bus/virtio, device 24)",
-)
 
 
 def pane_id(reading: DriverReading) -> str:
@@ -46,7 +27,7 @@ def pane_id(reading: DriverReading) -> str:
 
 
 def pane_title(reading: DriverReading) -> str:
-    return f"{DRIVER_TITLES.get(reading.driver, reading.driver)} · {reading.instance}"
+    return f"{drivers.title(reading.driver)} · {reading.instance}"
 
 
 def fmt_count(value: int | float) -> str:
@@ -61,9 +42,9 @@ def fmt_stat(value: object, unit: str, page_size: int) -> str:
     if unit in ("kB", "KiB"):
         return f"{format_kib(value)}"
     if unit == "pages" and isinstance(value, (int, float)):
-        return f"{fmt_count(value)} pages ({format_kib(value * page_size // 1024)})"
+        return f"{fmt_count(value)} pages ({format_kib(pages_to_kib(int(value), page_size))})"
     if unit == "bytes" and isinstance(value, (int, float)):
-        return format_kib(value / 1024)
+        return format_kib(value / KIB)
     suffix = f" {escape(unit)}" if unit else ""
     return f"{fmt_count(value) if isinstance(value, (int, float)) else escape(str(value))}{suffix}"
 
@@ -85,10 +66,6 @@ def header_line(sample: Sample | None, hostname: str | None, interval: float, pa
     return (f"[b]balloontop[/] [$muted]·[/] {escape(host)} [$muted]·[/] {escape(kernel)} "
             f"[$muted]· up[/] {up_text} [$muted]· every[/] {interval:g} s [$muted]·[/] "
             f"{state}{escape(source_label)}")
-
-
-def fmt_kib(kib: int | float | None) -> str:
-    return format_kib(kib)
 
 
 def fmt_clock(seconds: float) -> str:
@@ -127,10 +104,9 @@ def summary_lines(sample: Sample, rate: float | None) -> list[str]:
     for r in sample.drivers:
         if not r.counts_in_total:
             continue
-        why = ""
-        if r.driver == "virtio_balloon" and r.features is not None:
-            why = (" (DEFLATE_ON_OOM negotiated)" if r.features.has(DEFLATE_ON_OOM)
-                   else " (DEFLATE_ON_OOM not negotiated)")
+        negotiated = reading_deflate_on_oom(r)
+        why = "" if negotiated is None else (" (DEFLATE_ON_OOM negotiated)" if negotiated
+                                             else " (DEFLATE_ON_OOM not negotiated)")
         words.append(f"{escape(r.instance)}: {accounting_words(r.accounting)}{why}")
     if words:
         lines.append("; ".join(words) + ".")
@@ -162,13 +138,8 @@ def feature_words(reading: DriverReading, device: VirtioDevice | None) -> list[s
     device_id = device.device_id if device else 5
     out = []
     for bit in decode_bits(reading.features.bits, device_id):
-        if bit.known and bit.name:
-            name = bit.name
-            for marker in ("_F_", "VIRTIO_RING_F_", "VIRTIO_"):
-                if marker in name:
-                    name = name.split(marker, 1)[1]
-                    break
-            out.append(f"{bit.bit} {escape(name)}")
+        if bit.known and bit.short_name:
+            out.append(f"{bit.bit} {escape(bit.short_name)}")
         else:
             out.append(f"[b $warning]{bit.bit} unknown[/]")
     return out
@@ -219,7 +190,7 @@ def pane_content(sample: Sample, reading: DriverReading, prev: Sample | None,
             value = _mark(fmt_stat(stat.value, stat.unit, page), moved)
             lines.append(f"  {escape(name):<{label + 5}}{value}")
     if (reading.driver == "virtio_balloon" and reading.features is not None
-            and reading.features.has(STATS_VQ)):
+            and reading.features.has(BALLOON_F_STATS_VQ)):
         lines.append("[b $primary]sent to the host (stats queue)[/] [$muted]QEMU key · virsh[/]")
         stats = host_stats(sample.meminfo, sample.vmstat, page, sample.system.kernel)
         olds = {}
@@ -229,7 +200,7 @@ def pane_content(sample: Sample, reading: DriverReading, prev: Sample | None,
         for h in stats:
             unit = h.spec.unit
             val = "unknown" if h.value is None else (
-                format_kib(h.value / 1024) if unit == "bytes" else fmt_count(h.value))
+                format_kib(h.value / KIB) if unit == "bytes" else fmt_count(h.value))
             moved = h.spec.tag in olds and olds[h.spec.tag] != h.value
             virsh = h.spec.virsh or "-"
             lines.append(f"  {h.spec.qemu[5:]:<17}[$muted]{virsh:<16}[/]{_mark(val, moved)}")
@@ -241,7 +212,7 @@ def pane_content(sample: Sample, reading: DriverReading, prev: Sample | None,
 
 def no_balloon_lines(sample: Sample) -> list[str]:
     lines = ["[b]No balloon mechanism found in this guest.[/]", "Looked for:"]
-    lines += [f"  [$muted]·[/] {escape(x)}" for x in LOOKED_FOR]
+    lines += [f"  [$muted]·[/] {escape(x)}" for x in drivers.looked_for()]
     lines.append("Memory is still shown above and in the graph.")
     lines.append("To see what a balloon looks like: [b]balloontop --demo[/]")
     for w in sample.warnings[:4]:
@@ -263,8 +234,4 @@ def fmt_rate(rate: float | None) -> str:
         return "rate -"
     if abs(rate) < 0.05:
         return "at rest"
-    return f"{rate:+.1f} MiB/s"
-
-
-def stats_mapping(sample: Sample) -> Mapping[str, int]:
-    return sample.meminfo
+    return format_rate(rate)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ..history import WINDOWS
 from ..model import Event, Sample
 from ..monitor import Monitor, TickResult
+from ..units import format_kib
 from . import model_view as mv
 from .graph import GraphBuilder, GraphFrame, raster_key
 from .processes import ProcRow, process_lines
@@ -233,7 +234,7 @@ class Poller:
             verb = {"inflate": "inflating", "deflate": "deflating"}.get(tick.episode.kind,
                                                                        tick.episode.kind)
             dots = "..." if app.ascii_only else "…"
-            result.episode = f"{verb}{dots} {mv.fmt_kib(abs(tick.episode.moved_kib))}"
+            result.episode = f"{verb}{dots} {format_kib(abs(tick.episode.moved_kib))}"
         if tick.deflating_on_oom:
             doom = "likely deflate-on-OOM"
             result.episode = f"{result.episode} ({doom})" if result.episode else doom

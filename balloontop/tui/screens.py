@@ -32,6 +32,20 @@ HELP_TEXT = """\
 """
 
 
+def driver_help_lines() -> list[str]:
+    """Every driver's pane: its title, where it is found, and each statistic's meaning, from
+    the drivers' own declarations."""
+    from .. import drivers
+
+    lines = ["[b]Driver panes[/] (each statistic, as its driver declares it)"]
+    for module in drivers.DRIVERS:
+        lines.append(f"  [b]{escape(module.TITLE)}[/] ({escape(module.NAME)}): {escape(module.LOOKS_AT)}")
+        for name, spec in module.STATS.items():
+            unit = f" [$muted]({escape(spec.unit)})[/]" if spec.unit else ""
+            lines.append(f"    {escape(name)}: {escape(spec.meaning)}{unit}")
+    return lines
+
+
 class HelpScreen(ModalScreen):
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", key_display="esc")]
 
@@ -45,10 +59,12 @@ class HelpScreen(ModalScreen):
         for b in self._key_list:
             if not b.show and b.id and b.id.startswith("pane") and b.id != "pane":
                 continue
-            if b.id in seen:
+            if b.id in seen or b.id == "quit_habit":
                 continue
             seen.add(b.id)
             keys = b.key_display or b.key
+            if b.id == "quit":
+                keys = "q, ctrl+c"
             if b.id == "pause":
                 keys = "space, p"
             if b.id == "next_pane":
@@ -58,14 +74,15 @@ class HelpScreen(ModalScreen):
             keys = f"{keys:<10}".replace("[", "\\[")  # a bare [ would open a markup tag
             rows.append(f"  [b $accent]{keys}[/] {escape(_LONG.get(b.id or '', b.description))}")
         rows.append("  [b $accent]ctrl+p    [/] command palette (every action by name)")
-        body = "\n".join(rows) + "\n\n" + HELP_TEXT + "\n[$muted]esc, q or ? closes this help[/]"
+        body = ("\n".join(rows) + "\n\n" + HELP_TEXT + "\n" + "\n".join(driver_help_lines())
+                + "\n\n[$muted]esc, q or ? closes this help[/]")
         with VerticalScroll(id="help-body") as box:
             box.border_title = "balloontop help"
             yield Static(body)
 
 
 _LONG = {
-    "quit": "quit",
+    "quit": "quit (F10 too, as in top and htop)",
     "pause": "pause or resume refreshing",
     "slower": "refresh less often (double the interval)",
     "faster": "refresh more often (halve the interval, floor 0.2 s)",
