@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.geometry import Region, Size
+from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.visual import Visual
 from textual.widget import Widget
@@ -217,36 +218,92 @@ class LogRow(NamedTuple):
     text: str
 
 
-class EventLog(Static):
-    """A wrapping, scrolling log of markup lines kept at the end (a light ``RichLog``:
-    no ``rich.pretty`` import, one renderable for all lines)."""
+class EventLog(ScrollView):
+    """The event pane: wrapped lines, the newest always in view unless the user scrolled back.
 
-    DEFAULT_CSS = "EventLog { height: auto; width: 1fr; }"
+    A line-API scroll view (as ``Log``): each event is wrapped to the width once and its rows
+    kept, the view draws the rows in sight, the mouse wheel and the scroll bar move through
+    the older ones. New events scroll the view to the end only when it was at the end, so
+    reading back is not interrupted; scrolling back down to the end follows again.
+    """
+
+    DEFAULT_CSS = "EventLog { height: auto; width: 1fr; overflow-y: auto; overflow-x: hidden; }"
 
     def __init__(self, max_lines: int = 500, **kwargs) -> None:
-        super().__init__("", **kwargs)
+        super().__init__(**kwargs)
         self.max_lines = max_lines
-        self._texts: list[Text] = []
+        self._items: list[Content] = []
+        self._rows: list[Strip] = []
+        self._row_width = -1
+        self.following = True
+        """The view is at the end: new events scroll it (``False`` once the user scrolls back)."""
 
     @property
     def lines(self) -> list[LogRow]:
-        return [LogRow(t.plain) for t in self._texts]
+        return [LogRow(item.plain) for item in self._items]
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        self.following = round(new) >= self.max_scroll_y
+
+    def _follow(self) -> None:
+        if self.following:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
 
     def clear(self) -> None:
-        self._texts = []
-        self._show()
+        self._items = []
+        self._rewrap(force=True)
 
-    def write_all(self, texts: Sequence[Text]) -> None:
+    def write_all(self, texts: Sequence[Text | Content | str]) -> None:
         if not texts:
             return
-        self._texts.extend(texts)
-        if len(self._texts) > self.max_lines:
-            del self._texts[: len(self._texts) - self.max_lines]
-        self._show()
+        new = [_as_content(text) for text in texts]
+        self._items.extend(new)
+        if len(self._items) > self.max_lines:
+            del self._items[: len(self._items) - self.max_lines]
+            self._rewrap(force=True)
+        elif self._row_width > 0:
+            for item in new:
+                self._rows.extend(self._wrap(item, self._row_width))
+            self._set_virtual_size()
+        self.refresh()
+        self._follow()
 
-    def write(self, text: Text) -> None:
+    def write(self, text: Text | Content | str) -> None:
         self.write_all([text])
 
-    def _show(self) -> None:
-        self.update(Text("\n").join(self._texts))
-        self.scroll_end(animate=False)
+    def _wrap(self, item: Content, width: int) -> list[Strip]:
+        return Visual.to_strips(self, item, width, None, self.visual_style, pad=True) or [Strip.blank(width)]
+
+    def _rewrap(self, force: bool = False) -> None:
+        width = self.scrollable_content_region.width
+        if width <= 0 or (width == self._row_width and not force):
+            return
+        self._row_width = width
+        self._rows = [row for item in self._items for row in self._wrap(item, width)]
+        self._set_virtual_size()
+        self.refresh()
+        self._follow()
+
+    def _set_virtual_size(self) -> None:
+        self.virtual_size = Size(self._row_width, len(self._rows))
+
+    def on_resize(self, event) -> None:
+        self._rewrap()
+        self._follow()
+
+    def render_line(self, y: int) -> Strip:
+        self._rewrap()
+        width = self.scrollable_content_region.width
+        index = self.scroll_offset.y + y
+        if not 0 <= index < len(self._rows):
+            return Strip.blank(width, self.visual_style.rich_style)
+        return self._rows[index].crop_extend(0, width, self.visual_style.rich_style)
+
+
+def _as_content(text: Text | Content | str) -> Content:
+    if isinstance(text, Content):
+        return text
+    if isinstance(text, Text):
+        return Content.from_rich_text(text)
+    return Content.from_markup(text)

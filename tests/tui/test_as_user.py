@@ -1,0 +1,94 @@
+"""The monitor as a user finds it: the real app driven through a scenario, the screen read back.
+
+Each test runs ``make_app`` (the CLI's factory) under ``run_test(size=...)`` and asserts on
+the characters the terminal would show (the compositor's rows), not on widget state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from textual import events
+
+from .conftest import FakeClock
+
+
+def screen_text(app) -> str:
+    """The rows the terminal shows, as text."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+async def wait_for(pilot, condition, timeout: float = 20.0) -> None:
+    for _ in range(int(timeout / 0.05)):
+        if condition():
+            await pilot.pause()
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("condition never held")
+
+
+def event_rows(app) -> list[str]:
+    """The rows of the screen inside the events pane's border."""
+    log = app.query_one("#events")
+    region = log.content_region
+    rows = screen_text(app).split("\n")[region.y:region.y + region.height]
+    return [row[region.x:region.x + region.width].rstrip() for row in rows]
+
+
+def test_events_pane_shows_the_newest_event_and_scrolls_back_with_the_wheel():
+    """Issue 14.1: the demo's nine events in a 5-row pane: the last one is on screen, the
+    first ones are reached with the mouse wheel, and a new event does not pull a user who
+    scrolled back to the end."""
+
+    async def go():
+        from balloontop.demo import DemoSource
+        from balloontop.tui.app import make_app
+
+        clock = FakeClock(step=0.0)
+        demo = DemoSource("virtio", clock=clock, speed=1.0)
+
+        class Fast:
+            """The demo, each sample 3 simulated seconds after the last."""
+
+            def sample(self):
+                clock.now += 3.0
+                return demo.sample()
+
+        try:
+            app = make_app(source=Fast(), clock=clock, interval=0.2, process_source=None,
+                           source_label=" · demo", ascii_only=False)
+            async with app.run_test(size=(120, 40)) as pilot:
+                log = app.query_one("#events")
+                await wait_for(pilot, lambda: len(log.lines) >= 9, timeout=60)
+                app.action_toggle_pause()  # the screen holds still while it is read
+                await pilot.pause(0.3)
+                rows = [r for r in event_rows(app) if r]
+                last = log.lines[-1].text
+                assert len(log.lines) > log.content_region.height  # more events than rows
+                # the newest event is the last thing in the pane, its start in sight too
+                assert last.endswith(rows[-1].strip()) and last[:17] in "\n".join(rows), (rows, last)
+                assert "monitor started" not in "\n".join(rows)
+                # the wheel over the pane goes back to the first events
+                for _ in range(len(log.lines) * 2):
+                    await pilot._post_mouse_events([events.MouseScrollUp], log, offset=(3, 2))
+                rows = [r for r in event_rows(app) if r]
+                assert "monitor started" in rows[0]
+                assert last[:20] not in "\n".join(rows)
+                # scrolled back on purpose: a new event does not pull the view to the end
+                from balloontop.events import marker
+
+                app._add_events([marker(clock(), "phase two")])
+                await pilot.pause(0.1)
+                assert "monitor started" in event_rows(app)[0]
+                assert "phase two" not in screen_text(app)
+                # back down with the wheel: the newest is shown and followed again
+                for _ in range(len(log.lines) * 2):
+                    await pilot._post_mouse_events([events.MouseScrollDown], log, offset=(3, 2))
+                assert "phase two" in screen_text(app)
+                app._add_events([marker(clock(), "phase three")])
+                await pilot.pause(0.1)
+                assert "phase three" in [r for r in event_rows(app) if r][-1]
+        finally:
+            demo.close()
+
+    asyncio.run(go())
