@@ -40,7 +40,8 @@ from . import model_view as mv
 from .graph import GraphBuilder, GraphFrame
 from .processes import ProcRow, process_lines, psutil_source
 from .themes import load_themes
-from .widgets import Clock, DriverPane, EventLog, GraphView, KeyBar, Line, NoBalloonPane, PaneColumn, TextLines
+from .widgets import (Clock, DriverPane, EventLog, GraphView, KeyBar, LayoutBreakpoints, Line,
+                      NoBalloonPane, PaneColumn, TextLines)
 
 WidgetT = TypeVar("WidgetT")
 
@@ -89,7 +90,7 @@ def _ascii_terminal() -> bool:
     return "utf8" not in enc
 
 
-class BalloonApp(App):
+class BalloonApp(LayoutBreakpoints, App):
     """balloontop's live monitor."""
 
     CSS_PATH = "balloontop.tcss"
@@ -214,7 +215,8 @@ class BalloonApp(App):
     def compose(self) -> ComposeResult:
         with Horizontal(id="header"):
             yield Line(mv.header_line(None, self.hostname, self.interval, False,
-                                      self.uptime_override, self.source_label), id="title")
+                                      self.uptime_override, self.source_label,
+                                      live=os.path.abspath(self.root or "/") == "/"), id="title")
             yield Clock(self._clock_text(), id="clock")
         yield TextLines(["reading..."], id="summary")
         with Horizontal(id="main"):
@@ -533,7 +535,8 @@ class BalloonApp(App):
             if self.paused:
                 state = "[b $warning]PAUSED[/] " + state
         return mv.header_line(sample, self.hostname, self.interval, self.paused,
-                              self.uptime_override, self.source_label, state=state)
+                              self.uptime_override, self.source_label, state=state,
+                              live=os.path.abspath(self.root or "/") == "/")
 
     def _collect(self, pane_width: int) -> PollResult:
         from ..history import sample_metrics
@@ -635,11 +638,8 @@ class BalloonApp(App):
 
         label = WINDOWS[self.window_index][0]
         episode = self.detector.active_episode
-        moving = f" · {episode.kind}" if episode is not None and abs(self.rate or 0) < 0.05 else ""
-        sq = "#" if self.ascii_only else "■"
-        title = (f"[$balloon-graph]{sq}[/] balloon [$total-graph]{sq}[/] total "
-                 f"[$available-graph]{sq}[/] available · {label} · "
-                 f"{mv.fmt_rate(self.rate)}{moving}")
+        title = mv.graph_title(label, self.rate, episode.kind if episode is not None else None,
+                               self.ascii_only)
         at_rest = episode is None and (self.rate is None or abs(self.rate) < 0.05)
         if (at_rest and not force and self._graph_key is not None
                 and sample.time - self._graph_checked_at < GRAPH_REST_S):
@@ -711,14 +711,8 @@ class BalloonApp(App):
             self._main("procs", TextLines).set_lines(result.processes)
 
     @staticmethod
-    def _event_text(item: Event | str) -> Text:
-        markup = item if isinstance(item, str) else mv.event_line(item)
-        # the log renders Rich markup, which knows no theme variables
-        for var, colour in (("$muted", "dim"), ("$error", "red"), ("$accent", "yellow"),
-                            ("$success", "green"), ("$primary", "blue"),
-                            ("$warning", "yellow")):
-            markup = markup.replace(var, colour)
-        return Text.from_markup(markup, emoji=False)  # no emoji table to load (start-up)
+    def _event_text(item: Event | str):
+        return mv.event_text(item)  # guest text as plain text, theme variables kept
 
     def _add_events(self, events, rebuild: bool = False) -> None:
         """Append events to the event pane (UI thread).

@@ -18,25 +18,41 @@ from textual.widgets import Static
 
 
 class Line(Static):
-    """One line of markup; ``set`` refreshes only when the markup changed."""
+    """One line of markup or ``Content``; ``set`` refreshes only when it changed."""
 
     DEFAULT_CSS = "Line { height: 1; width: 1fr; text-wrap: nowrap; text-overflow: ellipsis; }"
 
-    def __init__(self, markup: str = "", **kwargs) -> None:
+    def __init__(self, markup: str | Content = "", **kwargs) -> None:
         super().__init__(markup, **kwargs)
-        self.markup_text = markup
+        self._value = markup
+        self.markup_text = _plain_or_markup(markup)
+        """The line as given (markup), or the plain text of ``Content``."""
 
-    def set(self, markup: str) -> bool:
-        if markup == self.markup_text:
+    def set(self, markup: str | Content) -> bool:
+        if same_row(markup, self._value):
             return False
-        self.markup_text = markup
+        self._value = markup
+        self.markup_text = _plain_or_markup(markup)
         # One row, fixed height: no layout pass (it would repaint every sibling too).
         self.update(markup, layout=False)
         return True
 
 
+def _plain_or_markup(row: str | Text | Content) -> str:
+    return row if isinstance(row, str) else row.plain
+
+
+def same_row(a: str | Text | Content, b: str | Text | Content) -> bool:
+    """Two rows draw the same (``Content ==`` compares the text only, not its styles)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, Content) and isinstance(b, Content):
+        return a.plain == b.plain and a.spans == b.spans
+    return a == b
+
+
 class TextLines(Widget):
-    """Rows of markup (or Rich ``Text``) drawn by one widget, one row per line.
+    """Rows of markup (or ``Content``, or Rich ``Text``) drawn by one widget, one row per line.
 
     Changing one row repaints that row only (bytes/s budget), and one widget instead of a
     widget per row keeps the memory and the compositor's work per update small. Rows do
@@ -45,32 +61,55 @@ class TextLines(Widget):
 
     DEFAULT_CSS = "TextLines { height: auto; width: 1fr; text-wrap: nowrap; text-overflow: ellipsis; }"
 
-    def __init__(self, rows: Sequence[str | Text] = (), **kwargs) -> None:
+    def __init__(self, rows: Sequence[str | Text | Content] = (), **kwargs) -> None:
         super().__init__(**kwargs)
-        self._rows: list[str | Text] = list(rows)
+        self._rows: list[str | Text | Content] = list(rows)
         self._contents: dict[int, Content] = {}
+        self._wrapped: tuple[int, list[Strip]] | None = None
+        """(width, rows) when the stylesheet asks for ``text-wrap: wrap`` (the summary)."""
+
+    @property
+    def wraps(self) -> bool:
+        return self.styles.text_wrap == "wrap"
+
+    def _wrapped_rows(self, width: int) -> list[Strip]:
+        if self._wrapped is None or self._wrapped[0] != width:
+            rows = [strip for y in range(len(self._rows))
+                    for strip in Visual.to_strips(self, self._content(y), width, None,
+                                                  self.visual_style, pad=True)]
+            self._wrapped = (width, rows)
+        return self._wrapped[1]
 
     @property
     def texts(self) -> list[str]:
-        """The rows as given (markup), or the plain text of ``Text`` rows."""
-        return [row if isinstance(row, str) else row.plain for row in self._rows]
+        """The rows as given (markup), or the plain text of ``Content`` and ``Text`` rows."""
+        return [_plain_or_markup(row) for row in self._rows]
 
     @property
     def row_count(self) -> int:
         return len(self._rows)
 
-    def set_lines(self, rows: Sequence[str | Text]) -> int:
+    def set_lines(self, rows: Sequence[str | Text | Content]) -> int:
         """Replace the rows; repaints the changed rows only. Returns how many changed."""
         rows = list(rows)
         old = self._rows
         if len(rows) != len(old):
-            changed = sum(a != b for a, b in zip(old, rows, strict=False)) + abs(len(rows) - len(old))
+            changed = sum(not same_row(a, b) for a, b in zip(old, rows, strict=False)) + abs(
+                len(rows) - len(old))
             self._rows = rows
             self._contents.clear()
+            self._wrapped = None
             self.refresh(layout=True)
             return changed
-        dirty = [y for y, (a, b) in enumerate(zip(old, rows, strict=False)) if a != b]
-        if dirty:
+        dirty = [y for y, (a, b) in enumerate(zip(old, rows, strict=False)) if not same_row(a, b)]
+        if dirty and self.wraps:
+            before = len(self._wrapped[1]) if self._wrapped else -1
+            self._rows = rows
+            self._contents.clear()
+            self._wrapped = None
+            width = self.size.width
+            self.refresh(layout=width <= 0 or len(self._wrapped_rows(width)) != before)
+        elif dirty:
             self._rows = rows
             width = self.size.width
             for y in dirty:
@@ -79,6 +118,8 @@ class TextLines(Widget):
         return len(dirty)
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        if self.wraps and width > 0:
+            return len(self._wrapped_rows(width))
         return len(self._rows)
 
     def get_content_width(self, container: Size, viewport: Size) -> int:
@@ -88,12 +129,15 @@ class TextLines(Widget):
         content = self._contents.get(y)
         if content is None:
             row = self._rows[y]
-            content = Content.from_markup(row) if isinstance(row, str) else Content.from_rich_text(row)
+            content = _as_content(row)
             self._contents[y] = content
         return content
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
+        if self.wraps and width > 0:
+            wrapped = self._wrapped_rows(width)
+            return wrapped[y] if 0 <= y < len(wrapped) else Strip.blank(width, self.visual_style.rich_style)
         if not 0 <= y < len(self._rows) or width <= 0:
             return Strip.blank(width, self.visual_style.rich_style)
         strips = Visual.to_strips(self, self._content(y), width, 1, self.visual_style, pad=True)
@@ -184,24 +228,57 @@ class KeyBar(Static):
         self._right = right
 
     def line(self, width: int) -> Content:
+        """The keys for ``width`` columns: with their descriptions when they fit, else with
+        short ones (``SHORT``, and the palette's key without its word), else the keys alone;
+        the palette's key stays at the right end."""
+        rights = [self._right, self._right.replace("[/] palette [/]", "[/] [/]")]
+        left = right = Content("")
+        for short, right_markup in ((False, rights[0]), (True, rights[0]), (True, rights[1]),
+                                    (None, rights[1])):
+            left = self._keys_content(short)
+            right = Content.from_markup(right_markup) if right_markup else Content("")
+            if left.cell_length + right.cell_length <= width:
+                break
+        room = max(width - right.cell_length, 0)
+        if left.cell_length > room:  # narrower than the keys alone: cut, the palette's key stays
+            left = left.truncate(room)
+        return left.pad_right(room - left.cell_length) + right if self._right else left
+
+    SHORT = {"Slower": "", "Faster": "", "Kernel log": "Log", "Features": "Bits", "Marker": "Mark",
+             "Help": ""}
+    """Descriptions on a narrow terminal ("" leaves the key alone: + and - explain themselves
+    next to each other, and ? is help everywhere)."""
+
+    def _keys_content(self, short: bool | None) -> Content:
         from textual.markup import escape
 
-        parts = [f"[@click=\"app.{action}\"][b $footer-key-foreground] {escape(key)} [/]{escape(text)} [/]"
-                 for key, text, action in self._keys]
-        left = Content.from_markup("".join(parts))
-        if not self._right:
-            return left
-        right = Content.from_markup(self._right)
-        room = max(width - right.cell_length, 0)
-        if left.cell_length > room:  # narrow: the keys are cut, the palette's key stays
-            left = left.truncate(room)
-        return left.pad_right(room - left.cell_length) + right
+        parts = []
+        for key, text, action in self._keys:
+            if short is None:
+                text = ""
+            elif short:
+                text = self.SHORT.get(text, text)
+            label = f"{escape(text)} " if text else ""
+            parts.append(f"[@click=\"app.{action}\"][b $footer-key-foreground] {escape(key)} [/]{label}[/]")
+        return Content.from_markup("".join(parts))
 
     def on_resize(self, event) -> None:
         self.update(self.line(self.size.width))
 
     def on_mount(self) -> None:
         self.update(self.line(self.size.width or 80))
+
+
+class LayoutBreakpoints:
+    """Mixin for the monitor's ``App``: screen classes by terminal size, for the stylesheet.
+
+    ``-one-column`` under 80 columns (one scrolling column), ``-narrow`` from 80 to 99,
+    ``-wide`` from 100; ``-short`` under 30 rows, ``-tall`` from 30. Screens with their
+    own breakpoints (the feature decoder) keep theirs.
+    """
+
+    HORIZONTAL_BREAKPOINTS = [(0, "-one-column"), (80, "-narrow"), (100, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
 
 
 class Clock(Static):
