@@ -179,6 +179,7 @@ def _device_for(sample: Sample, reading: DriverReading) -> VirtioDevice | None:
 
 def feature_words(reading: DriverReading, device: VirtioDevice | None) -> list[Content]:
     from ..virtio.decode import decode_bits
+    from ..virtio.whatif import short_name
 
     if reading.features is None:
         return []
@@ -186,12 +187,7 @@ def feature_words(reading: DriverReading, device: VirtioDevice | None) -> list[C
     out = []
     for bit in decode_bits(reading.features.bits, device_id):
         if bit.known and bit.name:
-            name = bit.name
-            for marker in ("_F_", "VIRTIO_RING_F_", "VIRTIO_"):
-                if marker in name:
-                    name = name.split(marker, 1)[1]
-                    break
-            out.append(content("$bit $name", bit=bit.bit, name=name))
+            out.append(content("$bit $name", bit=bit.bit, name=short_name(bit.name)))
         else:
             out.append(content("[b $warning]$bit unknown[/]", bit=bit.bit))
     return out

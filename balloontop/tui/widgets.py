@@ -219,13 +219,20 @@ class KeyBar(Static):
     }
     """
 
-    def __init__(self, keys: Sequence[tuple[str, str, str]], right: str = "", **kwargs) -> None:
-        """``keys``: (key shown, description, action) triples; ``right``: markup kept at
-        the right end (the command palette's key)."""
+    def __init__(self, keys: Sequence[tuple[str, str, str]], right: str = "",
+                 namespace: str = "app", **kwargs) -> None:
+        """``keys``: (key shown, description, action) triples (an empty action: not
+        clickable); ``right``: markup kept at the right end (the command palette's key);
+        ``namespace``: where a click runs the action (``app`` or ``screen``)."""
         super().__init__("", **kwargs)
         self.auto_links = False  # the keys keep the footer's colours, not the link style
         self._keys = list(keys)
         self._right = right
+        self._namespace = namespace
+
+    def set_keys(self, keys: Sequence[tuple[str, str, str]]) -> None:
+        self._keys = list(keys)
+        self.update(self.line(self.size.width or 80))
 
     def line(self, width: int) -> Content:
         """The keys for ``width`` columns: with their descriptions when they fit, else with
@@ -259,7 +266,12 @@ class KeyBar(Static):
             elif short:
                 text = self.SHORT.get(text, text)
             label = f"{escape(text)} " if text else ""
-            parts.append(f"[@click=\"app.{action}\"][b $footer-key-foreground] {escape(key)} [/]{label}[/]")
+            key_markup = f"[b $footer-key-foreground] {escape(key)} [/]{label}"
+            if not action:
+                parts.append(key_markup)
+                continue
+            target = action if "." in action else f"{self._namespace}.{action}"
+            parts.append(f"[@click=\"{target}\"]{key_markup}[/]")
         return Content.from_markup("".join(parts))
 
     def on_resize(self, event) -> None:

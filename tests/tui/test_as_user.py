@@ -93,3 +93,73 @@ def test_events_pane_shows_the_newest_event_and_scrolls_back_with_the_wheel():
             demo.close()
 
     asyncio.run(go())
+
+
+def _decoder_screen_facts(app) -> dict:
+    """What a user sees of the feature decoder: where the panels are and what they say."""
+    from balloontop.tui.feature_decoder import FeatureDecoderScreen
+
+    screen = app.screen
+    assert isinstance(screen, FeatureDecoderScreen)
+    text = screen_text(app)
+    rows = text.split("\n")
+    return {
+        "text": text,
+        "keys": rows[-1],
+        "regions": {name: tuple(screen.query_one(f"#{name}").region)
+                    for name in ("fd-devices", "fd-bits", "fd-gridbox", "fd-detailbox")},
+        "cursor": screen.grid.cursor,
+    }
+
+
+def test_feature_decoder_has_one_layout_from_the_monitor_and_alone():
+    """Issue 14.2/14.3: ``f`` in the monitor and ``balloontop decode`` show the same
+    screen: devices and the negotiated bits (names, meanings) beside the grid, the cursor on
+    the first negotiated bit, the decoder's own keys (no "space Pause")."""
+    from balloontop.rootfs import Root
+    from balloontop.tui.feature_decoder import UNICODE_GLYPHS, FeatureDecoderApp
+    from balloontop.virtio.devices import read_virtio_devices
+
+    from .conftest import SCENARIOS, build_app
+    from .test_pilot import _ready
+
+    root = SCENARIOS["618-nodeflate-0512M"]
+
+    async def from_monitor(size):
+        app = build_app("618-nodeflate-0512M")
+        async with app.run_test(size=size) as pilot:
+            await _ready(pilot, app)
+            await pilot.press("f")
+            await wait_for(pilot, lambda: type(app.screen).__name__ == "FeatureDecoderScreen")
+            await pilot.pause(0.2)
+            facts = _decoder_screen_facts(app)
+            await pilot.press("escape")  # the grid has the focus: back to the monitor
+            await pilot.pause()
+            assert type(app.screen).__name__ == "Screen" and app.is_running
+            return facts
+
+    async def alone(size):
+        app = FeatureDecoderApp(read_virtio_devices(Root(str(root)), []), root=str(root),
+                                glyphs=UNICODE_GLYPHS)
+        async with app.run_test(size=size) as pilot:
+            await pilot.pause(0.2)
+            return _decoder_screen_facts(app)
+
+    for size in ((120, 40), (80, 24)):
+        monitor, standalone = asyncio.run(from_monitor(size)), asyncio.run(alone(size))
+        assert monitor["regions"] == standalone["regions"], size
+        for facts in (monitor, standalone):
+            text = facts["text"]
+            devices, bits, grid, detail = (facts["regions"][k] for k in
+                                           ("fd-devices", "fd-bits", "fd-gridbox", "fd-detailbox"))
+            assert devices[0] < grid[0] and bits[0] < grid[0]  # the lists beside the grid
+            assert bits[1] > devices[1] and detail[1] > grid[1]
+            assert detail[3] >= 8, size  # the explanation keeps its lines at 80x24
+            assert "negotiated bits: 5" in text
+            for bit, name in ((1, "STATS_VQ"), (28, "INDIRECT_DESC"), (32, "VERSION_1")):
+                assert f"{bit:>3} {name}" in text, (size, name)
+            assert "Statistics virtqueue" in text  # a one-line meaning
+            assert facts["cursor"] == 1 and "[■]" in text  # on the first negotiated bit
+            assert "bit 1  VIRTIO_BALLOON_F_STATS_VQ" in text
+            assert "What-if" in facts["keys"] and "Pause" not in facts["keys"]
+            assert "virtio_ballo\n" not in text and "│ on " not in text
