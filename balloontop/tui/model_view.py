@@ -337,10 +337,12 @@ def graph_state(rate: float | None, episode_kind: str | None) -> str:
 
 def graph_title(window_label: str, rate: float | None, episode_kind: str | None,
                 ascii_only: bool = False) -> str:
-    """The graph's title (program markup): the legend, the window and the state."""
-    sq = "#" if ascii_only else "■"
-    return (f"[$balloon-graph]{sq}[/] balloon [$total-graph]{sq}[/] total "
-            f"[$available-graph]{sq}[/] available · {window_label} · "
+    """The graph's title (program markup): the legend with the side of each series' axis
+    (the balloon on the left axis, from 0; the memory lines on the right one, scaled to
+    them), the window and the state."""
+    sq, left, right = ("#", "<", ">") if ascii_only else ("■", "◂", "▸")
+    return (f"{left}[$balloon-graph]{sq}[/] balloon  [$total-graph]{sq}[/] total "
+            f"[$available-graph]{sq}[/] available{right} · {window_label} · "
             f"{graph_state(rate, episode_kind)}")
 
 

@@ -91,7 +91,7 @@ def process_lines(rows: list[ProcRow] | None, limit: int) -> list:
     from .guest_text import content
 
     if rows is None:
-        return ["[$muted]no processes in a capture (--root)[/]"]
+        return ["[$muted]no processes: not the live system (a capture or a demo)[/]"]
     out: list = [f"[b]{'PID':>7} {'RSS':>6} {'%MEM':>5}  {'COMMAND':<16} USER[/]"]
     for r in rows[:limit]:
         rss = f"{r.rss_kib / 1024:.0f}M" if r.rss_kib < 10 * 1024 * 1024 else f"{r.rss_kib / 1048576:.1f}G"

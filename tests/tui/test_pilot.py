@@ -38,7 +38,7 @@ def test_panes_and_figures_on_a_618_capture():
             assert "stat-available-memory"[5:] in text and "usable" in text
             summary = "\n".join(app.query_one("#summary").texts)
             assert "removed from MemTotal" in summary
-            assert "no processes in a capture" in "\n".join(app.query_one("#procs").texts)
+            assert "no processes: not the live system" in "\n".join(app.query_one("#procs").texts)
             assert "guest-1" in app.query_one("#title").markup_text
     run(go())
 
