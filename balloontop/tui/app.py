@@ -39,7 +39,7 @@ from . import model_view as mv
 from .graph import GraphBuilder, GraphFrame
 from .processes import ProcRow, process_lines, psutil_source
 from .themes import load_themes
-from .widgets import (Clock, DriverPane, EventLog, GraphView, KeyBar, LayoutBreakpoints, Line,
+from .widgets import (Clock, DriverPane, EventLog, GraphView, KeyBar, Line, MonitorAppMixin,
                       NoBalloonPane, PaneColumn, TextLines)
 
 WidgetT = TypeVar("WidgetT")
@@ -89,7 +89,7 @@ def _ascii_terminal() -> bool:
     return "utf8" not in enc
 
 
-class BalloonApp(LayoutBreakpoints, App):
+class BalloonApp(MonitorAppMixin, App):
     """balloontop's live monitor."""
 
     CSS_PATH = "balloontop.tcss"

@@ -281,16 +281,45 @@ class KeyBar(Static):
         self.update(self.line(self.size.width or 80))
 
 
-class LayoutBreakpoints:
-    """Mixin for the monitor's ``App``: screen classes by terminal size, for the stylesheet.
+class MonitorAppMixin:
+    """Mixin for the monitor's ``App`` (before ``App`` in its bases).
 
-    ``-one-column`` under 80 columns (one scrolling column), ``-narrow`` from 80 to 99,
-    ``-wide`` from 100; ``-short`` under 30 rows, ``-tall`` from 30. Screens with their
-    own breakpoints (the feature decoder) keep theirs.
+    * Screen classes by terminal size, for the stylesheet: ``-one-column`` under 80 columns
+      (one scrolling column), ``-narrow`` from 80 to 99, ``-wide`` from 100; ``-short``
+      under 30 rows, ``-tall`` from 30. Screens with their own (the decoder) keep theirs.
+    * The command palette's Screenshot saves to ~/Downloads when it exists, else to the
+      current directory (Textual's default failed when ~/Downloads was missing); the
+      notification says where.
+    * One "Theme" in the palette: the monitor's (key t, the balloontop themes), not also
+      Textual's picker of themes that lack the monitor's colours.
     """
 
     HORIZONTAL_BREAKPOINTS = [(0, "-one-column"), (80, "-narrow"), (100, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
+
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        return super().deliver_screenshot(filename, path or screenshot_dir(), time_format)  # type: ignore[misc]
+
+    def get_system_commands(self, screen):  # type: ignore[no-untyped-def]
+        for command in super().get_system_commands(screen):  # type: ignore[misc]
+            if command.title != "Theme":
+                yield command
+
+
+
+
+def screenshot_dir() -> str:
+    """Where a screenshot goes: ~/Downloads (or XDG_DOWNLOAD_DIR) when it is a directory,
+    else the current directory, else the temporary directory."""
+    import os
+    import tempfile
+
+    home = os.path.expanduser("~")
+    for candidate in (os.environ.get("XDG_DOWNLOAD_DIR"), os.path.join(home, "Downloads"), os.getcwd()):
+        if candidate and os.path.isdir(candidate) and os.access(candidate, os.W_OK):
+            return candidate
+    return tempfile.gettempdir()
 
 
 class Clock(Static):

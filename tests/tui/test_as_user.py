@@ -163,3 +163,47 @@ def test_feature_decoder_has_one_layout_from_the_monitor_and_alone():
             assert "bit 1  VIRTIO_BALLOON_F_STATS_VQ" in text
             assert "What-if" in facts["keys"] and "Pause" not in facts["keys"]
             assert "virtio_ballo\n" not in text and "│ on " not in text
+
+
+def test_palette_has_one_theme_and_its_screenshot_lands_without_a_downloads_folder(tmp_path, monkeypatch):
+    """Issue 14.7: two "Theme" entries in the command palette; Screenshot failed when
+    ~/Downloads did not exist. Now one Theme, and the screenshot goes to the current
+    directory, the notification saying where."""
+    from .conftest import build_app
+    from .test_pilot import _ready
+
+    home = tmp_path / "home"
+    home.mkdir()
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_DOWNLOAD_DIR", raising=False)
+    monkeypatch.chdir(work)
+
+    async def go():
+        app = build_app("618-nodeflate-0512M")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await _ready(pilot, app)
+            titles = [c.title for c in app.get_system_commands(app.screen)]
+            assert titles.count("Theme") == 1 and "Screenshot" in titles
+            await pilot.press("ctrl+p")
+            await pilot.pause(0.3)
+            await pilot.press(*"theme")
+            await pilot.pause(0.5)
+            hits = [row.strip() for row in screen_text(app).split("\n")[:-1] if "Theme" in row]
+            assert hits == ["Theme", "Theme (key t)"], hits  # one entry: its title and its help
+            await pilot.press("escape")
+            await pilot.pause(0.2)
+            await pilot.press("ctrl+p")
+            await pilot.pause(0.3)
+            await pilot.press(*"screenshot")
+            await pilot.pause(0.5)
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: list(work.glob("*.svg")), timeout=10)
+            # the notification names where it went
+            await wait_for(pilot, lambda: any(str(work) in n.message for n in app._notifications), timeout=5)
+        assert not (home / "Downloads").exists()
+        [svg] = work.glob("*.svg")
+        assert svg.read_text().startswith("<svg")
+
+    asyncio.run(go())
