@@ -253,7 +253,7 @@ def pane_content(sample: Sample, reading: DriverReading, prev: Sample | None,
             if (reading.driver == "vmw_balloon" and key == "Balloon"
                     and isinstance(stat.value, (int, float)) and reading.inflated_kib is not None
                     and stat.value < reading.inflated_kib):
-                note = " [$muted](4 KiB pages only: VMware's 2 MiB pages are not in it)[/]"
+                note = " [$muted](4 KiB pages only)[/]"  # the warning below says the rest
             lines.append(content(f"  $name{_mark('value', moved)}{note}",
                                  name=_label(name, column), value=fmt_stat(stat.value, stat.unit, page)))
     if (reading.driver == "virtio_balloon" and reading.features is not None

@@ -207,3 +207,128 @@ def test_palette_has_one_theme_and_its_screenshot_lands_without_a_downloads_fold
         assert svg.read_text().startswith("<svg")
 
     asyncio.run(go())
+
+
+def _demo_screen(scenario: str, size=(120, 70), seconds: float = 66.0) -> tuple[str, list[str]]:
+    """The monitor over a demo guest, ``seconds`` of simulated time in 3 s samples: the
+    screen's text and the driver pane's rows."""
+    from balloontop.demo import DemoSource
+    from balloontop.tui.app import make_app
+
+    clock = FakeClock(step=0.0)
+    demo = DemoSource(scenario, clock=clock)
+
+    class Fast:
+        def sample(self):
+            clock.now += 3.0
+            return demo.sample()
+
+    async def go():
+        app = make_app(source=Fast(), clock=clock, interval=0.2, process_source=None,
+                       source_label=" · demo", ascii_only=False)
+        async with app.run_test(size=size) as pilot:
+            await wait_for(pilot, lambda: demo.sim_time >= seconds, timeout=60)
+            app.action_toggle_pause()
+            await pilot.pause(0.3)
+            return screen_text(app), app.panes()[0].lines.texts
+
+    try:
+        return asyncio.run(go())
+    finally:
+        demo.close()
+
+
+def test_hyperv_vmware_and_xen_panes_keep_labels_apart_from_values():
+    """Issue 14.7: ``total_pages_committed49,096 pages``, ``batchUnlock_failed0``,
+    ``max_schedule_delay50 s``; and VMware's ``Balloon`` row beside hundreds of MiB
+    ballooned says why it is smaller."""
+    import re
+
+    for scenario, names in (("hv", ("total_pages_committed", "max_dynamic_page_count")),
+                            ("vmw", ("batchUnlock_failed", "balloon_capabilities")),
+                            ("xen", ("max_schedule_delay",))):
+        text, rows = _demo_screen(scenario)
+        for name in names:
+            [row] = [r for r in text.split("\n") if f" {name} " in r or f" {name}\u2026" in r]
+            assert re.search(rf" {name}  +\S", row), row  # two spaces or more, then the value
+        for row in rows:  # every "  label  value" row: two spaces at least after the label
+            match = re.match(r"^  (\S+)( +)\S", row)
+            assert match is None or len(match.group(2)) >= 2, row
+        if scenario == "vmw":
+            [row] = [r for r in text.split("\n") if "│   Balloon " in r]
+            assert "(4 KiB pages only)" in row  # the warning row says the 2 MiB pages are missing
+            assert "2 MiB pages" in "\n".join(rows)  # at the end of the pane (scrolled to)
+        header = text.split("\n")[0]
+        assert re.search(r" · up \d+m ", header), header  # minutes with a unit, not 00:01
+        assert " LIVE " in header or " PAUSED " in header
+
+
+def test_a_capture_says_static_approximate_and_the_graph_says_one_state():
+    """A ``--root`` folder is not LIVE; 6.1's vmstat size is "approximate" (as snapshot says);
+    the graph title names one state, never "at rest · inflating"."""
+    from balloontop.tui import model_view as mv
+
+    from .conftest import build_app
+    from .test_pilot import _ready
+
+    async def go():
+        app = build_app("61-deflate-0512M")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await _ready(pilot, app)
+            text = screen_text(app)
+            header = text.split("\n")[0]
+            assert "STATIC" in header and "LIVE" not in header
+            assert " up 3d 4h12m " in header
+            assert "approximate" in text and "estimated" not in text
+            assert "at rest · inflat" not in text
+
+    asyncio.run(go())
+    assert mv.graph_state(0.0, "inflate") == "inflating"
+    assert mv.graph_state(None, "deflate") == "deflating"
+    assert mv.graph_state(12.5, "inflate") == "+12.5 MiB/s"
+    assert mv.graph_state(0.0, None) == "at rest"
+    assert [mv.fmt_uptime(s) for s in (59, 26 * 60, 4 * 3600 + 12 * 60, 86400 + 60, None)] == [
+        "0m", "26m", "4h12m", "1d 0h01m", "?"]
+
+
+def test_small_terminals_keep_values_commands_summary_and_keys():
+    """Issue 14.4 at 80x24, 70x20 and 60x15: the host's values are not cut to an ellipsis,
+    the process list's commands stay whole, the summary and the keys are not cut; under 80
+    columns one scrolling column; the events get more rows than "no processes"."""
+    from .conftest import build_app, fake_processes
+    from .test_pilot import _ready
+
+    async def look(size, processes=None):
+        app = build_app("618-nodeflate-0512M", processes=processes)
+        async with app.run_test(size=size) as pilot:
+            await _ready(pilot, app)
+            await pilot.pause(0.2)
+            regions = {name: app.query_one(f"#{name}").region for name in ("panes", "graph", "events", "procs")}
+            return screen_text(app), regions, app.panes()[0].lines.texts
+
+    text, regions, rows = asyncio.run(look((80, 24), fake_processes))
+    screen = text.split("\n")
+    host = rows[rows.index(next(r for r in rows if r.startswith("[b $primary]sent to the host"))) + 1:]
+    assert host and all(len(r) <= 36 for r in host)  # the pane's width at 80 columns: no ellipsis
+    shown = [r for r in screen if "│   swap-in " in r or "│   swap-out " in r]
+    assert shown and all("…" not in r.split("│")[1] for r in shown) and "0 KiB" in shown[0]
+    for command in ("stress-ng-vm", "systemd", "sshd"):
+        assert any(f" {command} " in r for r in screen), command
+    summary = screen[1:4]
+    assert "Ballooned 512.0 MiB" in summary[0] and "…" not in "".join(summary)
+    assert "MemAvailable 346.3 MiB" in "".join(summary)
+    assert regions["graph"].x == regions["events"].x > regions["panes"].x  # two columns at 80
+
+    text, regions, _ = asyncio.run(look((70, 20)))
+    assert regions["graph"].y > regions["panes"].y and regions["graph"].x == regions["panes"].x  # one column
+
+    text, regions, _ = asyncio.run(look((60, 15)))
+    screen = text.split("\n")
+    assert "Ballooned 512.0 MiB" in screen[1]
+    assert any("ballooned    512.0 MiB" in r for r in screen)  # the pane's figure in sight
+    for key in ("q", "space", "g", "f", "m", "k", "t", "?"):
+        assert f" {key} " in screen[-1]
+
+    for size in ((120, 40), (80, 24)):
+        _, regions, _ = asyncio.run(look(size))  # a capture: "no processes"
+        assert regions["events"].height > regions["procs"].height, size
