@@ -18,11 +18,11 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-from rich.text import Text
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.color import Color
+from textual.content import Content
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import Screen
@@ -40,7 +40,8 @@ from .graph import GraphFrame
 from .poller import GRAPH_REST_S, MAX_PANES, PROCESS_ROWS, Poller, PollResult
 from .processes import ProcRow, psutil_source
 from .themes import load_themes
-from .widgets import Clock, DriverPane, EventLog, GraphView, KeyBar, Line, NoBalloonPane, PaneColumn, TextLines
+from .widgets import (Clock, DriverPane, EventLog, GraphView, KeyBar, Line, MonitorAppMixin,
+                      NoBalloonPane, PaneColumn, TextLines)
 
 __all__ = ["GRAPH_REST_S", "MAX_PANES", "PROCESS_ROWS", "BalloonApp", "PollResult", "make_app"]
 
@@ -55,7 +56,7 @@ def _ascii_terminal() -> bool:
     return "utf8" not in enc
 
 
-class BalloonApp(App):
+class BalloonApp(MonitorAppMixin, App):
     """balloontop's live monitor."""
 
     CSS_PATH = "balloontop.tcss"
@@ -114,7 +115,7 @@ class BalloonApp(App):
         """Over a ``ReplaySource``: events come from the recording, pause/step/seek act on it."""
         self.kernel_log_root = self.monitor.kernel_log_root
         self.journal = EventJournal()
-        self.notes: list[Text] = []
+        self.notes: list[Content] = []
         """Lines of the event pane that are not events (``monitor started``)."""
         self.interval = max(float(interval), INTERVAL_FLOOR)
         self.clock = clock
@@ -249,7 +250,7 @@ class BalloonApp(App):
             self.notify(f"recording to {self.recorder.path}", title="recording", timeout=5)
         self._update_graph_colors()
         started = "replay started" if self.replay else "monitor started"
-        self.notes = [Text.assemble((self._stamp(self.clock()), "dim"), " ", started)]
+        self.notes = [mv.event_text(f"[$muted]{self._stamp(self.clock())}[/] {started}")]
         self._add_events(self._prefill_events, rebuild=True)
         self.set_interval(1.0, self._clock_timer)
         self._install_signals()
@@ -342,10 +343,9 @@ class BalloonApp(App):
                 state = "[b $warning]PAUSED[/] " + state
         elif self._poll_died is not None or stale:
             state = "[b $error]STALE[/]"
-        elif self.source.kind == "capture":  # a folder does not change: not LIVE
-            state = ("[b $warning]PAUSED[/] " if self.paused else "") + "[b $accent]CAPTURE[/]"
         return mv.header_line(sample, self.hostname, self.interval, self.paused,
-                              self.uptime_override, self.source_label, state=state)
+                              self.uptime_override, self.source_label, state=state,
+                              live=self.source.kind != "capture")  # a folder does not change
 
     # -- ticks (UI thread) ---------------------------------------------------------------
 
@@ -447,14 +447,8 @@ class BalloonApp(App):
             self._main("procs", TextLines).set_lines(result.processes)
 
     @staticmethod
-    def _event_text(event: Event) -> Text:
-        markup = mv.event_line(event)
-        # the log renders Rich markup, which knows no theme variables
-        for var, colour in (("$muted", "dim"), ("$error", "red"), ("$accent", "yellow"),
-                            ("$success", "green"), ("$primary", "blue"),
-                            ("$warning", "yellow")):
-            markup = markup.replace(var, colour)
-        return Text.from_markup(markup, emoji=False)  # no emoji table to load (start-up)
+    def _event_text(event: Event) -> Content:
+        return mv.event_text(event)  # guest text as plain text, theme variables kept
 
     def _add_events(self, events: Iterable[Event], rebuild: bool = False) -> None:
         """Append events to the event pane (one line per OOM kill: ``EventJournal``)."""
@@ -699,15 +693,10 @@ class BalloonApp(App):
         self.push_screen(HelpScreen(self.BINDINGS))
 
     def get_system_commands(self, screen: Screen) -> Iterator[SystemCommand]:
-        seen = set()
-        for command in super().get_system_commands(screen):
-            seen.add(command.title.lower())
-            yield command
+        yield from super().get_system_commands(screen)  # Textual's, less its Theme (the mixin)
         for binding in self.BINDINGS:
             if (binding.show or binding.id == "next_pane") and binding.action not in (
                     "quit",) and self.check_action(binding.action.split("(")[0], ()):
-                if binding.description.lower() in seen:
-                    continue  # Textual's own entry (Theme) already stands for it
                 yield SystemCommand(binding.description, f"{binding.description} "
                                     f"(key {binding.key_display or binding.key})",
                                     lambda a=binding.action: self.run_action(a))

@@ -8,9 +8,12 @@ from collections.abc import Sequence
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.content import Content
 from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
+
+from .guest_text import content
 
 HELP_TEXT = """\
 [b]What you see[/]
@@ -140,26 +143,27 @@ TAG_STYLE = {
 }
 
 
-def kernel_log_lines(rows, warnings: Sequence[str] = (), note: str | None = None) -> list[str]:
-    """Markup lines for the kernel-log view: ``[uptime] text``, tagged records highlighted."""
-    out: list[str] = []
+def kernel_log_lines(rows, warnings: Sequence[str] = (), note: str | None = None) -> list[Content]:
+    """Lines for the kernel-log view: ``[uptime] text``, tagged records highlighted; the
+    log's text as plain text (``Content``), never markup."""
+    out: list[Content] = []
     for warning in warnings:
-        out.append(f"[b $warning]{escape(warning)}[/]")
+        out.append(content("[b $warning]$w[/]", w=warning))
     if note:
-        out.append(f"[$muted]{escape(note)}[/]")
+        out.append(content("[$muted]$note[/]", note=note))
     if not rows and not note:
-        out.append("[$muted]no kernel log records[/]")
+        out.append(Content.from_markup("[$muted]no kernel log records[/]"))
     for record, tag in rows:
         stamp = f"[{record.time_s:>12.6f}]" if record.time_s is not None else "[     ?      ]"
         style = TAG_STYLE.get(tag or "")
         for i, line in enumerate(record.lines):
-            head = escape(stamp) if i == 0 else " " * len(stamp)
-            text = escape(line)
+            head = stamp if i == 0 else " " * len(stamp)
             if style:
                 label = f"{tag:<13}" if i == 0 else " " * 13
-                out.append(f"[$muted]{head}[/] [{style}]{label} {text}[/]")
+                out.append(content(f"[$muted]$head[/] [{style}]$label $text[/]",
+                                   head=head, label=label, text=line))
             else:
-                out.append(f"[$muted]{head}[/] {' ' * 13} {text}")
+                out.append(content("[$muted]$head[/] $pad $text", head=head, pad=" " * 13, text=line))
     return out
 
 
@@ -183,10 +187,10 @@ class KernelLogScreen(ModalScreen):
         self.note = note
         self.tagged_only = False
 
-    def _lines(self) -> list[str]:
+    def _lines(self) -> list[Content]:
         rows = [r for r in self.rows if r[1]] if self.tagged_only else self.rows
         if self.tagged_only and not rows:
-            return ["[$muted]no highlighted records (h shows them all)[/]"]
+            return [Content.from_markup("[$muted]no highlighted records (h shows them all)[/]")]
         return kernel_log_lines(rows, self.warnings, self.note)
 
     def compose(self) -> ComposeResult:
@@ -194,7 +198,7 @@ class KernelLogScreen(ModalScreen):
         with VerticalScroll(id="kmsg-body") as box:
             box.border_title = f"kernel log · {len(self.rows)} records, {tagged} highlighted"
             box.border_subtitle = "h: highlighted only · esc closes"
-            yield Static("\n".join(self._lines()), id="kmsg-text")
+            yield Static(Content("\n").join(self._lines()), id="kmsg-text")
 
     def on_mount(self) -> None:
         body = self.query_one("#kmsg-body", VerticalScroll)
@@ -216,4 +220,4 @@ class KernelLogScreen(ModalScreen):
 
     def action_toggle_tagged(self) -> None:
         self.tagged_only = not self.tagged_only
-        self.query_one("#kmsg-text", Static).update("\n".join(self._lines()))
+        self.query_one("#kmsg-text", Static).update(Content("\n").join(self._lines()))
