@@ -19,9 +19,9 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rich.text import Text
 from textual import work
@@ -42,6 +42,9 @@ from .graph import GraphBuilder, GraphFrame
 from .processes import ProcRow, process_lines, psutil_source
 from .themes import load_themes
 from .widgets import Clock, DriverPane, EventLog, GraphView, KeyBar, Line, NoBalloonPane, PaneColumn, TextLines
+
+if TYPE_CHECKING:
+    from .feature_decoder import FeatureDecoderScreen
 
 WidgetT = TypeVar("WidgetT")
 
@@ -96,6 +99,9 @@ class BalloonApp(App):
     CSS_PATH = "balloontop.tcss"
     TITLE = "balloontop"
     ENABLE_COMMAND_PALETTE = True
+
+    size_hint: tuple[int, int] | None = None
+    """The terminal size ``make_app`` was given, for ``run_test(size=app.size_hint)``."""
 
     BINDINGS = [
         Binding("q", "quit", "Quit", id="quit"),
@@ -236,8 +242,12 @@ class BalloonApp(App):
     def _footer_keys(self) -> list[tuple[str, str, str]]:
         """The keys the footer lists: the shown bindings this source can use."""
         return [(binding.key_display or binding.key, binding.description, binding.action)
-                for binding in self.BINDINGS
+                for binding in self.key_bindings()
                 if binding.show and self.check_action(binding.action.split("(")[0], ()) is not False]
+
+    def key_bindings(self) -> list[Binding]:
+        """``BINDINGS`` as ``Binding`` objects (every one is: no tuples here)."""
+        return [binding for binding in self.BINDINGS if isinstance(binding, Binding)]
 
     def _palette_key(self) -> str:
         if not self.ENABLE_COMMAND_PALETTE:
@@ -251,7 +261,7 @@ class BalloonApp(App):
 
         return dict(VARIABLES)
 
-    def prefill(self, samples) -> None:
+    def prefill(self, samples: Sequence[Sample]) -> None:
         """Feed past samples into the history and the event log before the app runs
         (a replay's earlier part, the screenshot scenarios)."""
         from ..history import sample_metrics
@@ -296,7 +306,7 @@ class BalloonApp(App):
 
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGHUP, signal.SIGTERM):
-                loop.add_signal_handler(sig, lambda s=sig: self.exit(return_code=128 + s))
+                loop.add_signal_handler(sig, self.exit, None, 128 + sig)  # result, return_code
         except (RuntimeError, NotImplementedError, ValueError):
             pass
 
@@ -365,7 +375,7 @@ class BalloonApp(App):
         import asyncio
         import contextvars
 
-        self._loop = asyncio.get_running_loop()
+        self._ui_loop = asyncio.get_running_loop()  # not Textual's own (Optional) ``_loop``
         self._ui_context = contextvars.copy_context()  # the app's context, for _to_ui
         self._capture_sizes()
         first = self._read_tick()
@@ -453,7 +463,7 @@ class BalloonApp(App):
     def _to_ui(self, callback: Callable[..., None], *args: Any) -> bool:
         """Run ``callback(*args)`` on the UI thread, without waiting (poll thread)."""
         try:
-            self._loop.call_soon_threadsafe(callback, *args, context=self._ui_context)
+            self._ui_loop.call_soon_threadsafe(callback, *args, context=self._ui_context)
         except RuntimeError:  # the event loop is closed: the app has gone
             self._stopping = True
             return False
@@ -485,7 +495,7 @@ class BalloonApp(App):
                 if len(figures) > 1000:
                     del figures[:500]
 
-    def _record(self, sample: Sample | None, events) -> None:
+    def _record(self, sample: Sample | None, events: Sequence[Event]) -> None:
         if self.recorder is None:
             return
         with self._rec_lock:
@@ -721,7 +731,7 @@ class BalloonApp(App):
             markup = markup.replace(var, colour)
         return Text.from_markup(markup, emoji=False)  # no emoji table to load (start-up)
 
-    def _add_events(self, events, rebuild: bool = False) -> None:
+    def _add_events(self, events: Sequence[Event | str], rebuild: bool = False) -> None:
         """Append events to the event pane (UI thread).
 
         The OOM kill seen in vmstat (``oom_kill`` rising) and the kernel log's report of the
@@ -815,7 +825,7 @@ class BalloonApp(App):
             return []
         return [w for w in container.children if isinstance(w, (DriverPane, NoBalloonPane))]
 
-    def focused_pane(self):
+    def focused_pane(self) -> DriverPane | NoBalloonPane | None:
         for pane in self.panes():
             if pane is self.focused or (self.focused is not None and pane in self.focused.ancestors):
                 return pane
@@ -910,7 +920,7 @@ class BalloonApp(App):
         self.call_after_refresh(self._decoder_on_first_bit, screen)
 
     @staticmethod
-    def _decoder_on_first_bit(screen) -> None:
+    def _decoder_on_first_bit(screen: FeatureDecoderScreen) -> None:
         """From the monitor the decoder opens on the device's first negotiated bit."""
         device = screen.device
         bits = sorted(device.features.bits) if device is not None and device.features else []
@@ -998,11 +1008,11 @@ class BalloonApp(App):
     def action_help(self) -> None:
         from .screens import HelpScreen
 
-        self.push_screen(HelpScreen(self.BINDINGS))
+        self.push_screen(HelpScreen(self.key_bindings()))
 
-    def get_system_commands(self, screen: Screen):
+    def get_system_commands(self, screen: Screen) -> Iterator[SystemCommand]:
         yield from super().get_system_commands(screen)
-        for binding in self.BINDINGS:
+        for binding in self.key_bindings():
             if (binding.show or binding.id == "next_pane") and binding.action not in (
                     "quit",) and self.check_action(
                     binding.action.split("(")[0], ()):
@@ -1049,7 +1059,7 @@ def make_app(
     live = os.path.abspath(root) == "/"
     if source is None:
         source = Sampler(root, clock=clock)
-    if process_source == "auto":
+    if isinstance(process_source, str):  # "auto"
         process_source = psutil_source(PROCESS_ROWS) if live and source_label is None else None
     if hostname is None and live and source_label is None:
         hostname = socket.gethostname()

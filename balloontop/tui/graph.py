@@ -15,7 +15,7 @@ import math
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from rich.text import Text
 
@@ -79,7 +79,7 @@ def window_ticks(window_s: float) -> tuple[list[float], list[str]]:
     return pos, labels
 
 
-def _import_plotext():
+def _import_plotext() -> tuple[Any, Any]:
     """plotext 5's figure class and its ``_utility`` module, without running ``plotext/__init__``.
 
     ``plotext/__init__`` imports its whole API (``_core``: the global figure, the CLI parser,
@@ -108,7 +108,7 @@ def _import_plotext():
         pkg.__package__ = "plotext"
         pkg.__path__ = list(spec.submodule_search_locations)
 
-        def _full(name: str):  # PEP 562: the rest of plotext, loaded when first asked for
+        def _full(name: str) -> Any:  # PEP 562: the rest of plotext, loaded when first asked for
             if name in ("__wrapped__", "__all__", "__getattr__") or spec.origin is None:
                 raise AttributeError(name)
             del pkg.__dict__["__getattr__"]
@@ -119,7 +119,7 @@ def _import_plotext():
             except KeyError:
                 raise AttributeError(name) from None
 
-        pkg.__getattr__ = _full  # type: ignore[attr-defined]
+        pkg.__getattr__ = _full  # type: ignore[method-assign]
         sys.modules["plotext"] = pkg
     import plotext._doc  # noqa: F401  (before _figure: see above)
     import plotext._utility as utility
@@ -128,7 +128,7 @@ def _import_plotext():
     return _figure_class, utility
 
 
-def _new_figure(figure_class, utility):
+def _new_figure(figure_class: Any, utility: Any) -> Any:
     """A private plotext 5 figure that never asks for the terminal size.
 
     A master figure reads the terminal size when created (``_utility.terminal_size``, i.e.
@@ -181,7 +181,7 @@ class GraphBuilder:
         with _PLOTEXT_LOCK:
             self._fig = _new_figure(*_import_plotext())  # one private figure per graph
 
-    def build(self, *args, **kwargs) -> GraphFrame:
+    def build(self, *args: Any, **kwargs: Any) -> GraphFrame:
         """``_build`` under the process-wide plotext lock (see ``_build`` for the arguments)."""
         with _PLOTEXT_LOCK:
             return self._build(*args, **kwargs)

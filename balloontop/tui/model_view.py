@@ -39,7 +39,7 @@ def fmt_stat(value: object, unit: str, page_size: int) -> str:
         return "unknown"
     if isinstance(value, str):
         return escape(value)
-    if unit in ("kB", "KiB"):
+    if unit in ("kB", "KiB") and isinstance(value, (int, float)):
         return f"{format_kib(value)}"
     if unit == "pages" and isinstance(value, (int, float)):
         return f"{fmt_count(value)} pages ({format_kib(pages_to_kib(int(value), page_size))})"
@@ -148,7 +148,9 @@ def feature_words(reading: DriverReading, device: VirtioDevice | None) -> list[s
 def _wrap_words(words: Sequence[str], width: int, indent: str) -> list[str]:
     from rich.text import Text
 
-    lines, cur, cur_len = [], [], 0
+    lines: list[str] = []
+    cur: list[str] = []
+    cur_len = 0
     for w in words:
         n = len(Text.from_markup(w.replace("$warning", "yellow")).plain) if "[" in w else len(w)
         if cur and cur_len + 2 + n > width:

@@ -4,6 +4,7 @@ prompt and the kernel-log view."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -11,6 +12,12 @@ from textual.containers import VerticalScroll
 from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
+
+if TYPE_CHECKING:
+    from ..kmsg.records import Record
+
+    LogRecordRow = tuple[Record, str | None]
+    """A kernel log record and its tag (``oom``, ``balloon``, ... or ``None``)."""
 
 HELP_TEXT = """\
 [b]What you see[/]
@@ -138,7 +145,7 @@ TAG_STYLE = {
 }
 
 
-def kernel_log_lines(rows, warnings: Sequence[str] = (), note: str | None = None) -> list[str]:
+def kernel_log_lines(rows: Sequence[LogRecordRow], warnings: Sequence[str] = (), note: str | None = None) -> list[str]:
     """Markup lines for the kernel-log view: ``[uptime] text``, tagged records highlighted."""
     out: list[str] = []
     for warning in warnings:
@@ -174,7 +181,7 @@ class KernelLogScreen(ModalScreen):
         Binding("h", "toggle_tagged", "Highlighted only", id="kernel_log.tagged"),
     ]
 
-    def __init__(self, rows, warnings: Sequence[str] = (), note: str | None = None) -> None:
+    def __init__(self, rows: Sequence[LogRecordRow], warnings: Sequence[str] = (), note: str | None = None) -> None:
         super().__init__()
         self.rows = list(rows)
         self.warnings = list(warnings)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.content import Content
@@ -21,7 +22,7 @@ class Line(Static):
 
     DEFAULT_CSS = "Line { height: 1; width: 1fr; text-wrap: nowrap; text-overflow: ellipsis; }"
 
-    def __init__(self, markup: str = "", **kwargs) -> None:
+    def __init__(self, markup: str = "", **kwargs: Any) -> None:
         super().__init__(markup, **kwargs)
         self.markup_text = markup
 
@@ -44,7 +45,7 @@ class TextLines(Widget):
 
     DEFAULT_CSS = "TextLines { height: auto; width: 1fr; text-wrap: nowrap; text-overflow: ellipsis; }"
 
-    def __init__(self, rows: Sequence[str | Text] = (), **kwargs) -> None:
+    def __init__(self, rows: Sequence[str | Text] = (), **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._rows: list[str | Text] = list(rows)
         self._contents: dict[int, Content] = {}
@@ -105,7 +106,7 @@ class DriverPane(VerticalScroll):
     DEFAULT_CSS = "DriverPane { height: auto; max-height: 100%; }"
     can_focus = True
 
-    def __init__(self, key: str, title: str, lines: Sequence[str], **kwargs) -> None:
+    def __init__(self, key: str, title: str, lines: Sequence[str], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.key = key
         self.border_title = title
@@ -119,7 +120,7 @@ class DriverPane(VerticalScroll):
 class NoBalloonPane(VerticalScroll):
     can_focus = True
 
-    def __init__(self, lines: Sequence[str], **kwargs) -> None:
+    def __init__(self, lines: Sequence[str], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.key = "none"
         self.border_title = "no balloon"
@@ -135,7 +136,7 @@ class GraphView(TextLines):
 
     DEFAULT_CSS = "GraphView { text-overflow: clip; }"
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.frame_key: tuple | None = None
         self.title_text = ""
@@ -145,7 +146,7 @@ class GraphView(TextLines):
             self.title_text = title
             self.border_title = title
 
-    def on_resize(self, event) -> None:
+    def on_resize(self, event: events.Resize) -> None:
         resized = getattr(self.app, "graph_resized", None)
         if resized is not None:
             resized(self.content_size.width, self.content_size.height)
@@ -158,7 +159,7 @@ class GraphView(TextLines):
         if key == self.frame_key:
             return False
         self.frame_key = key
-        self.set_lines(text.split("\n", allow_blank=True))
+        self.set_lines(list(text.split("\n", allow_blank=True)))
         return True
 
 
@@ -174,7 +175,7 @@ class KeyBar(Static):
     }
     """
 
-    def __init__(self, keys: Sequence[tuple[str, str, str]], right: str = "", **kwargs) -> None:
+    def __init__(self, keys: Sequence[tuple[str, str, str]], right: str = "", **kwargs: Any) -> None:
         """``keys``: (key shown, description, action) triples; ``right``: markup kept at
         the right end (the command palette's key)."""
         super().__init__("", **kwargs)
@@ -196,7 +197,7 @@ class KeyBar(Static):
             left = left.truncate(room)
         return left.pad_right(room - left.cell_length) + right
 
-    def on_resize(self, event) -> None:
+    def on_resize(self, event: events.Resize) -> None:
         self.update(self.line(self.size.width))
 
     def on_mount(self) -> None:
@@ -223,7 +224,7 @@ class EventLog(Static):
 
     DEFAULT_CSS = "EventLog { height: auto; width: 1fr; }"
 
-    def __init__(self, max_lines: int = 500, **kwargs) -> None:
+    def __init__(self, max_lines: int = 500, **kwargs: Any) -> None:
         super().__init__("", **kwargs)
         self.max_lines = max_lines
         self._texts: list[Text] = []
