@@ -109,3 +109,16 @@ def test_sizes_have_one_formatter() -> None:
     assert total is not None and format_mib(total) == f"{total / 1024:,.1f} MiB"  # not a whole MiB
     inflate = sample.vmstat["balloon_inflate"] - sample.vmstat["balloon_deflate"]
     assert pages_to_kib(inflate, sample.system.page_size) == kib  # 4 KiB pages, 512 MiB
+
+
+def test_the_help_lists_every_declared_statistic() -> None:
+    pytest.importorskip("textual")
+    from textual.content import Content
+
+    from balloontop.tui.screens import driver_help_lines
+
+    plain = "\n".join(Content.from_markup(line).plain for line in driver_help_lines())
+    for module in drivers.DRIVERS:
+        assert f"{module.TITLE} ({module.NAME}): {module.LOOKS_AT}" in plain
+        for name, spec in module.STATS.items():
+            assert f"{name}: {spec.meaning}" in plain
