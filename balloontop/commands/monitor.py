@@ -15,6 +15,9 @@ from ..config import INTERVAL_FLOOR, PRECEDENCE_HELP
 
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Callable
+
+    from ..demo import DemoSource
 
 
 def register_top(parser: argparse.ArgumentParser) -> None:
@@ -37,7 +40,7 @@ def register_top(parser: argparse.ArgumentParser) -> None:
     parser.epilog = (epilog + "\n\n" if epilog else "") + PRECEDENCE_HELP
 
 
-def _demo_source(scenario: str, clock):
+def _demo_source(scenario: str, clock: Callable[[], float]) -> DemoSource:
     from ..demo import DemoSource
     from ..errors import UsageError
 
@@ -67,11 +70,11 @@ def run(args: argparse.Namespace) -> int:
         from ..report_text import render_text
         from ..sampler import Sampler
 
-        source = _demo_source(demo, time.time) if demo else Sampler(root)
+        reader = _demo_source(demo, time.time) if demo else Sampler(root)
         try:
-            sample = source.sample()
+            sample = reader.sample()
         finally:
-            source.close()  # the demo's temporary tree
+            reader.close()  # the demo's temporary tree
         if sample is not None:
             sys.stdout.write(render_text(sample))
         return 0

@@ -262,10 +262,10 @@ def _parse_dmesg_line(line: str) -> Record | None:
                       wall=match.group(2))
     match = _SYSLOG.match(line)
     if match is not None:
-        usec = None
+        stamp: int | None = None
         if match.group(2) is not None:
-            usec = int(match.group(2)) * 1_000_000 + int(match.group(3).ljust(6, "0")[:6])
-        return Record(None, 0, None, usec, match.group(4), source="syslog",
+            stamp = int(match.group(2)) * 1_000_000 + int(match.group(3).ljust(6, "0")[:6])
+        return Record(None, 0, None, stamp, match.group(4), source="syslog",
                       wall=match.group(1))
     return None
 

@@ -16,7 +16,7 @@ import socket
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand
@@ -45,6 +45,9 @@ from .widgets import (Clock, DriverPane, EventLog, GraphView, KeyBar, Line, Moni
 
 __all__ = ["GRAPH_REST_S", "MAX_PANES", "PROCESS_ROWS", "BalloonApp", "PollResult", "make_app"]
 
+if TYPE_CHECKING:
+    from .feature_decoder import FeatureDecoderScreen
+
 WidgetT = TypeVar("WidgetT")
 
 SEEK_FRACTION = 0.1
@@ -62,6 +65,9 @@ class BalloonApp(MonitorAppMixin, App):
     CSS_PATH = "balloontop.tcss"
     TITLE = "balloontop"
     ENABLE_COMMAND_PALETTE = True
+
+    size_hint: tuple[int, int] | None = None
+    """The terminal size ``make_app`` was given, for ``run_test(size=app.size_hint)``."""
 
     BINDINGS = [
         Binding("q", "quit", "Quit", id="quit"),
@@ -213,8 +219,12 @@ class BalloonApp(MonitorAppMixin, App):
     def _footer_keys(self) -> list[tuple[str, str, str]]:
         """The keys the footer lists: the shown bindings this source can use."""
         return [(binding.key_display or binding.key, binding.description, binding.action)
-                for binding in self.BINDINGS
+                for binding in self.key_bindings()
                 if binding.show and self.check_action(binding.action.split("(")[0], ()) is not False]
+
+    def key_bindings(self) -> list[Binding]:
+        """``BINDINGS`` as ``Binding`` objects (every one is: no tuples here)."""
+        return [binding for binding in self.BINDINGS if isinstance(binding, Binding)]
 
     def _palette_key(self) -> str:
         if not self.ENABLE_COMMAND_PALETTE:
@@ -271,7 +281,7 @@ class BalloonApp(MonitorAppMixin, App):
 
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGHUP, signal.SIGTERM):
-                loop.add_signal_handler(sig, lambda s=sig: self.exit(return_code=128 + s))
+                loop.add_signal_handler(sig, self.exit, None, 128 + sig)  # result, return_code
         except (RuntimeError, NotImplementedError, ValueError):
             pass
 
@@ -690,7 +700,7 @@ class BalloonApp(MonitorAppMixin, App):
     def action_help(self) -> None:
         from .screens import HelpScreen
 
-        self.push_screen(HelpScreen(self.BINDINGS))
+        self.push_screen(HelpScreen(self.key_bindings()))
 
     def get_system_commands(self, screen: Screen) -> Iterator[SystemCommand]:
         yield from super().get_system_commands(screen)  # Textual's, less its Theme (the mixin)

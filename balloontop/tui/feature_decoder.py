@@ -20,9 +20,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from rich.text import Text
+from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.geometry import Size
 from textual.markup import escape
 from textual.reactive import reactive
 from textual.screen import Screen
@@ -209,7 +211,7 @@ class BitGrid(Widget, can_focus=True):
 
     cursor: reactive[int] = reactive(0)
 
-    def __init__(self, glyphs: Glyphs, **kwargs) -> None:
+    def __init__(self, glyphs: Glyphs, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.glyphs = glyphs
         self.cells = 64
@@ -218,7 +220,8 @@ class BitGrid(Widget, can_focus=True):
         self.offered: frozenset[int] | None = None
         self.what_if: frozenset[int] = frozenset()
 
-    def show(self, cells: int, bits, unknown, offered, what_if) -> None:
+    def show(self, cells: int, bits: Iterable[int], unknown: Iterable[int], offered: Iterable[int] | None,
+             what_if: Iterable[int]) -> None:
         self.cells = cells
         self.bits = frozenset(bits)
         self.unknown = frozenset(unknown)
@@ -250,7 +253,7 @@ class BitGrid(Widget, can_focus=True):
             return g.offered, "bitgrid--offered"
         return g.unset, "bitgrid--unset"
 
-    def get_content_height(self, container, viewport, width: int) -> int:
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return 1 + -(-self.cells // self.per_row)
 
     def render(self) -> Text:
@@ -297,7 +300,7 @@ class BitGrid(Widget, can_focus=True):
         bit = (y - 1) * per_row + col
         return bit if abs(self.glyph_x(col) - x) <= 1 and bit < self.cells else None
 
-    def on_click(self, event) -> None:
+    def on_click(self, event: events.Click) -> None:
         bit = self.bit_at(event.x, event.y)
         if bit is not None:
             self.cursor = bit
@@ -609,7 +612,7 @@ class FeatureDecoderScreen(Screen):
     def action_focus_input(self) -> None:
         self.query_one("#fd-features", Input).focus()
 
-    def action_toggle(self) -> None:
+    def action_toggle(self) -> None:  # type: ignore[override]  # the key's action, not DOMNode's toggle
         if self.device is None:
             return
         bit = self.grid.cursor

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from rich.text import Text
 
@@ -98,7 +98,7 @@ class GraphBuilder:
     def __init__(self) -> None:
         self._fig = new_figure()  # one private figure per graph
 
-    def build(self, *args, **kwargs) -> GraphFrame:
+    def build(self, *args: Any, **kwargs: Any) -> GraphFrame:
         """``_build`` under the process-wide plotext lock (see ``_build`` for the arguments)."""
         with _PLOTEXT_LOCK:
             return self._build(*args, **kwargs)

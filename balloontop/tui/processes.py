@@ -7,8 +7,9 @@ prints a note instead. Runs in the poll thread, less often than the balloon figu
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 
 class ProcRow(NamedTuple):
@@ -35,10 +36,9 @@ def psutil_source(limit: int = 8) -> ProcessSource:
     procs: dict = {}  # pid -> psutil.Process, kept between scans
 
     def read() -> list[ProcRow]:
-        psutil = state.get("psutil")
+        psutil: Any = state.get("psutil")
         if psutil is None:
-            import psutil
-
+            psutil = importlib.import_module("psutil")
             state["psutil"] = psutil
             state["total"] = psutil.virtual_memory().total or 1
         total = state["total"]
@@ -54,7 +54,7 @@ def psutil_source(limit: int = 8) -> ProcessSource:
             except psutil.Error:  # gone meanwhile, a zombie, or not ours to read
                 procs.pop(pid, None)
         sizes.sort(key=lambda r: (r[0], r[1]), reverse=True)
-        out = []
+        out: list[ProcRow] = []
         for rss, pid, proc in sizes:
             if len(out) == limit:
                 break

@@ -4,6 +4,7 @@ prompt and the kernel-log view."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -180,7 +181,7 @@ class KernelLogScreen(ModalScreen):
         Binding("h", "toggle_tagged", "Highlighted only", id="kernel_log.tagged"),
     ]
 
-    def __init__(self, rows, warnings: Sequence[str] = (), note: str | None = None) -> None:
+    def __init__(self, rows: Sequence[LogRecordRow], warnings: Sequence[str] = (), note: str | None = None) -> None:
         super().__init__()
         self.rows = list(rows)
         self.warnings = list(warnings)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.content import Content
@@ -150,7 +151,7 @@ class DriverPane(VerticalScroll):
     DEFAULT_CSS = "DriverPane { height: auto; max-height: 100%; }"
     can_focus = True
 
-    def __init__(self, key: str, title: str, lines: Sequence[str], **kwargs) -> None:
+    def __init__(self, key: str, title: str, lines: Sequence[str], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.key = key
         self.border_title = title
@@ -164,7 +165,7 @@ class DriverPane(VerticalScroll):
 class NoBalloonPane(VerticalScroll):
     can_focus = True
 
-    def __init__(self, lines: Sequence[str], **kwargs) -> None:
+    def __init__(self, lines: Sequence[str], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.key = "none"
         self.border_title = "no balloon"
@@ -180,7 +181,7 @@ class GraphView(TextLines):
 
     DEFAULT_CSS = "GraphView { text-overflow: clip; }"
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.frame_key: tuple | None = None
         self.title_text = ""
@@ -190,7 +191,7 @@ class GraphView(TextLines):
             self.title_text = title
             self.border_title = title
 
-    def on_resize(self, event) -> None:
+    def on_resize(self, event: events.Resize) -> None:
         resized = getattr(self.app, "graph_resized", None)
         if resized is not None:
             resized(self.content_size.width, self.content_size.height)
@@ -203,7 +204,7 @@ class GraphView(TextLines):
         if key == self.frame_key:
             return False
         self.frame_key = key
-        self.set_lines(text.split("\n", allow_blank=True))
+        self.set_lines(list(text.split("\n", allow_blank=True)))
         return True
 
 
@@ -274,7 +275,7 @@ class KeyBar(Static):
             parts.append(f"[@click=\"{target}\"]{key_markup}[/]")
         return Content.from_markup("".join(parts))
 
-    def on_resize(self, event) -> None:
+    def on_resize(self, event: events.Resize) -> None:
         self.update(self.line(self.size.width))
 
     def on_mount(self) -> None:
