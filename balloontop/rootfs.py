@@ -17,6 +17,7 @@ from __future__ import annotations
 import errno
 import os
 import re
+import stat
 from typing import NamedTuple
 
 MAX_LINK_HOPS = 40  # as the kernel's MAXSYMLINKS
@@ -135,6 +136,27 @@ class Root:
             return sorted(os.listdir(self.resolve(rel)))
         except OSError:
             return []
+
+    def list_entries(self, rel: str) -> tuple[list[str] | None, str | None]:
+        """Sorted entries of ``rel``, or ``None`` and ``"missing"`` / ``"permission"``."""
+        try:
+            return sorted(os.listdir(self.resolve(rel))), None
+        except PermissionError:
+            return None, "permission"
+        except OSError:
+            return None, "missing"
+
+    def dir_identity(self, rel: str) -> int | None:
+        """The inode of directory ``rel`` (one ``stat``), or ``None`` when it is not one."""
+        try:
+            info = os.stat(self.resolve(rel))
+        except OSError:
+            return None
+        return info.st_ino if stat.S_ISDIR(info.st_mode) else None
+
+    def running_page_size(self) -> int | None:
+        """The running machine's page size for ``/``; ``None`` for a copy of a guest."""
+        return os.sysconf("SC_PAGE_SIZE") if self.is_live else None
 
     def readlink(self, rel: str) -> str | None:
         """The target of link ``rel`` (or of a link stored as text), else ``None``."""

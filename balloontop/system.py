@@ -2,30 +2,29 @@
 
 Kernel and host name come from ``<root>/proc/sys/kernel/{osrelease,hostname}`` and are
 ``None`` when absent: a capture never shows the running machine's values. The page size
-is the running machine's for ``/``; for another root it is derived from the root
+is the running system's for a live tree (asked of the guest for a remote one); for another root it is derived from the root
 (``Balloon:`` kB / ``nr_balloon_pages``, else MemTotal / the zones' managed pages in
 ``/proc/zoneinfo``), else 4096; ``page_size_source`` says which.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 
 from .model import SystemInfo
-from .rootfs import Root
+from .tree import FileTree
 
 DEFAULT_PAGE_SIZE = 4096
 
 
-def _first_line(root: Root, rel: str) -> str | None:
+def _first_line(root: FileTree, rel: str) -> str | None:
     text = root.text(rel)
     line = text.strip().splitlines()[0].strip() if text and text.strip() else ""
     return line or None
 
 
-def read_uptime(root: Root) -> float | None:
+def read_uptime(root: FileTree) -> float | None:
     text = root.text("proc/uptime")
     try:
         return float(text.split()[0]) if text else None
@@ -37,10 +36,11 @@ def _power_of_two(value: int) -> bool:
     return value >= 1024 and value & (value - 1) == 0
 
 
-def page_size(root: Root, meminfo: Mapping[str, int], vmstat: Mapping[str, int]) -> tuple[int, str]:
+def page_size(root: FileTree, meminfo: Mapping[str, int], vmstat: Mapping[str, int]) -> tuple[int, str]:
     """The page size and how it was found: running, meminfo:Balloon, zoneinfo, default."""
-    if root.is_live:
-        return os.sysconf("SC_PAGE_SIZE"), "running"
+    running = root.running_page_size()
+    if running:
+        return running, "running"
     balloon, pages = meminfo.get("Balloon"), vmstat.get("nr_balloon_pages")
     if balloon and pages:
         size = balloon * 1024 // pages
@@ -61,7 +61,7 @@ def _managed_pages(zoneinfo: str | None) -> int:
     return sum(int(n) for n in re.findall(r"^\s+managed\s+(\d+)\s*$", zoneinfo, re.MULTILINE))
 
 
-def read_system(root: Root, meminfo: Mapping[str, int], vmstat: Mapping[str, int]) -> SystemInfo:
+def read_system(root: FileTree, meminfo: Mapping[str, int], vmstat: Mapping[str, int]) -> SystemInfo:
     size, source = page_size(root, meminfo, vmstat)
     return SystemInfo(
         kernel=_first_line(root, "proc/sys/kernel/osrelease"),
