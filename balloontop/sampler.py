@@ -7,6 +7,7 @@ its own reading only: its exception becomes a warning.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 
@@ -26,8 +27,8 @@ class Sampler:
     """Reads a root on demand; keeps between readings only the root, the clock and what
     cannot change while a virtio device exists (``DeviceCache``)."""
 
-    def __init__(self, root: str | FileTree = "/", clock: Callable[[], float] = time.time) -> None:
-        self.root: FileTree = Root(root) if isinstance(root, str) else root
+    def __init__(self, root: str | os.PathLike[str] | FileTree = "/", clock: Callable[[], float] = time.time) -> None:
+        self.root: FileTree = Root(os.fspath(root)) if isinstance(root, (str, os.PathLike)) else root
         self.clock = clock
         self._devices = DeviceCache()
 
