@@ -203,6 +203,8 @@ class Sample:
     warnings: tuple[str, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
     """Room for later readers (kernel log, ...) without changing this class."""
+    guest: Mapping[str, Any] | None = None
+    """For a remote guest: ``{"name", "transport" ("via"|"ssh"), "target", "hostname"}``."""
 
     def driver(self, driver: str, instance: str | None = None) -> DriverReading | None:
         """The first reading of ``driver`` (and ``instance``, when given)."""
@@ -217,6 +219,7 @@ class Sample:
             "schema": SCHEMA_VERSION,
             "time": self.time,
             "root": self.root,
+            "guest": dict(self.guest) if self.guest is not None else None,
             "system": self.system.to_json(),
             "meminfo": dict(self.meminfo),
             "vmstat": dict(self.vmstat),

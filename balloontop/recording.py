@@ -119,6 +119,7 @@ def sample_from_json(obj: dict[str, Any]) -> Sample:
         drivers=tuple(_driver(d) for d in obj.get("drivers") or ()),
         virtio_devices=tuple(_virtio(d) for d in obj.get("virtio_devices") or ()),
         warnings=tuple(obj.get("warnings") or ()),
+        guest=frozen_map(obj["guest"]) if isinstance(obj.get("guest"), dict) else None,
     )
 
 

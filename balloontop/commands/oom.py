@@ -7,6 +7,8 @@ import json
 import os
 import sys
 
+from ..guests import add_guest_arguments
+
 HELP_EPILOG = """\
 The kernel log is /dev/kmsg on the live system (root /), <root>/dev/kmsg (a file of
 recorded records) for any other root, or FILE with --log (raw /dev/kmsg records or pasted
@@ -39,9 +41,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", action="store_true",
                         help="print a JSON list of the reports (balloon_kib null where the "
                              "report carried none; the account says what was used instead)")
+    add_guest_arguments(parser, several=False)
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..guests import guest_specs
+
+    specs = guest_specs(args)
+    if specs:
+        return _run_remote(args, specs[0])
     from ..cli import check_root
     from ..errors import BalloontopError
     from ..kmsg.reader import KmsgReader
@@ -63,6 +71,50 @@ def run(args: argparse.Namespace) -> int:
     live_log = root.is_live and not args.log
     boot_time = boot_time_of(sample) if live_log else None
     found = accounts(parse_reports(records), sample, boot_time)
+    return _print(args, found, records, reader.source, reader.skipped)
+
+
+def _run_remote(args: argparse.Namespace, spec: object) -> int:
+    """``oom`` over a remote guest: its ``dmesg`` (or DIR/dev/kmsg under a remote --root)
+    and one reading, through the same connection."""
+    from ..errors import BalloontopError
+    from ..kmsg.reader import KmsgReader
+    from ..kmsg.records import parse_log
+    from ..kmsg.reports import parse_reports
+    from ..oom import accounts, boot_time_of
+    from ..remote.source import RemoteSource
+
+    source = RemoteSource(spec)  # type: ignore[arg-type]
+    try:
+        sample = source.read_once()
+        live_log = source.spec.root == "/" and not args.log
+        if args.log:
+            reader = KmsgReader("/", path=os.path.abspath(args.log))
+            with reader:
+                records = reader.read_new()
+            if not records and reader.warnings:
+                raise BalloontopError(f"no kernel log: {reader.warnings[0].removeprefix('kernel log: ')}")
+            where, skipped = reader.source, reader.skipped
+        elif live_log:
+            text, why = source.kernel_log()
+            if text is None:
+                raise BalloontopError(f"no kernel log: {(why or 'unreadable').removeprefix('kernel log: ')}")
+            result = parse_log(text)
+            records, skipped, where = list(result.records), result.skipped, f"dmesg on {source.name}"
+        else:
+            tree = source.open_tree()
+            reader = KmsgReader(tree)
+            records = reader.read_new()
+            if not records and reader.warnings:
+                raise BalloontopError(f"no kernel log: {reader.warnings[0].removeprefix('kernel log: ')}")
+            where, skipped = f"{source.name}:{reader.source}", reader.skipped
+    finally:
+        source.close()
+    found = accounts(parse_reports(records), sample, boot_time_of(sample) if live_log else None)
+    return _print(args, found, records, where, skipped)
+
+
+def _print(args: argparse.Namespace, found: list, records: list, where: str, skipped: int) -> int:
     if args.json:
         json.dump([a.to_json() for a in found], sys.stdout, indent=1)
         sys.stdout.write("\n")
@@ -72,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
     out = sys.stdout
     if not ooms:
         span = f" (uptime {records[-1].time_s:.0f} s)" if records and records[-1].time_s else ""
-        out.write(f"No OOM kill in the kernel log: {len(records)} records from {reader.source}"
+        out.write(f"No OOM kill in the kernel log: {len(records)} records from {where}"
                   f"{span}.\n")
     for item in ooms:
         out.write(item.text + "\n\n")
@@ -81,6 +133,6 @@ def run(args: argparse.Namespace) -> int:
                   "Other memory reports (show_mem) in the log:\n")
         for item in others:
             out.write(item.text + "\n")
-    if reader.skipped:
-        out.write(f"({reader.skipped} log lines that are not records were skipped)\n")
+    if skipped:
+        out.write(f"({skipped} log lines that are not records were skipped)\n")
     return 0

@@ -21,6 +21,7 @@ import os
 import select
 
 from ..rootfs import Root
+from ..tree import FileTree
 from .records import Record, parse_kmsg_record, parse_log
 
 KMSG = "/dev/kmsg"
@@ -36,13 +37,13 @@ def _open_kmsg(path: str) -> int:
 class KmsgReader:
     """New kernel log records on each ``read_new()``; warnings instead of exceptions."""
 
-    def __init__(self, root: str | Root = "/", path: str | None = None) -> None:
+    def __init__(self, root: str | FileTree = "/", path: str | None = None) -> None:
         """``root``: the guest root; ``path``: a recorded log file to read instead.
 
         ``path`` is a guest path under ``root`` (or an absolute host path when the root is
         ``/``). With root ``/`` and no ``path`` the live ``/dev/kmsg`` is read.
         """
-        self.root = root if isinstance(root, Root) else Root(root)
+        self.root: FileTree = Root(root) if isinstance(root, str) else root
         self.path = path
         self.live = self.root.is_live and path is None
         self.warnings: list[str] = []
