@@ -12,6 +12,7 @@ Framing that guest content cannot forge:
 * ``head`` names each file it prints (``==> PATH <==``); each PATH carries a second random
   code of 64 bits written as redundant ``/`` and ``./`` steps (``/proc/.//./meminfo`` is the
   same file), so a file's content cannot fake the next file's header either;
+* the last file's content ends where the next marker starts;
 * each file is read with ``head -c`` of at most ``FILE_CAP + 1`` bytes (more means "too
   large", not read), a whole answer is at most ``TICK_CAP`` bytes;
 * an answer that does not parse exactly (garbage, a missing header, bytes before the first
@@ -94,8 +95,8 @@ _FUNCTIONS = r"""s(){ if [ -d "$2" ]; then x=d; elif [ ! -e "$2" ]; then x=m; el
 e(){ if [ -e "$2" ]; then printf '\n%s e %s' "$T" "$1"; fi; }
 d(){ if [ -d "$2" ]; then printf '\n%s d %s' "$T" "$1"; fi; }
 l(){ if [ ! -d "$2" ]; then return 0; fi; if [ ! -r "$2" ] || [ ! -x "$2" ]; then printf '\n%s L %s' "$T" "$1"; return 0; fi; printf '\n%s l %s' "$T" "$1"; for f in "$2"/* "$2"/.*; do if [ -e "$f" ] || [ -L "$f" ]; then f=${f##*/}; if [ "$f" != . ] && [ "$f" != .. ]; then printf '\n%s n %s' "$T" "$f"; fi; fi; done; }
-p(){ if [ -L "$2" ]; then k=L; else k=D; fi; if cd -P "$2" 2>/dev/null; then printf '\n%s p %s %s ' "$T" "$1" "$k"; pwd -P; fi; cd /; }
-P(){ for f in "$1"/[0-9]*; do if read -r m 2>/dev/null <"$f/statm"; then c=; read -r c 2>/dev/null <"$f/comm"; printf '\n%s P %s %s\t%s' "$T" "${f##*/}" "$m" "$c"; fi; done; }
+p(){ if [ -L "$2" ]; then k=L; else k=D; fi; if cd -P "$2" 2>&-; then printf '\n%s p %s %s ' "$T" "$1" "$k"; pwd -P; fi; cd /; }
+P(){ for f in "$1"/[0-9]*; do if read -r m 2>&- <"$f/statm"; then c=; read -r c 2>&- <"$f/comm"; printf '\n%s P %s %s\t%s' "$T" "${f##*/}" "$m" "$c"; fi; done; }
 """
 
 
@@ -107,15 +108,16 @@ def build_batch(framing: Framing, root: str, queries: Sequence[Query], seq: int,
     coded = [(i, q) for i, q in reads if _SAFE_NAME.fullmatch(q.rel)]
     plain = [(i, q) for i, q in reads if not _SAFE_NAME.fullmatch(q.rel)]
     if coded:
-        names = " ".join(quote(coded_path(framing, root, q.rel)) for _, q in coded)
-        null = quote(framing.code + "dev/null")
-        out.append(f"printf '\\n%s B\\n' \"$T\"; {head} -c {FILE_CAP + 1} {names} /{null} 2>/dev/null; R=$?; "
+        names = [quote(coded_path(framing, root, q.rel)) for _, q in coded]
+        if len(names) == 1:  # head prints headers only for two files or more
+            names.append(names[0])
+        out.append(f"printf '\\n%s B\\n' \"$T\"; {head} -c {FILE_CAP + 1} {' '.join(names)} 2>&-; R=$?; "
                    f"printf '\\n%s H %s' \"$T\" \"$R\"\n")
         out.append("if [ \"$R\" != 0 ]; then " + "; ".join(
             f"s {i} {quote(guest_path(root, q.rel))}" for i, q in coded) + "; fi\n")
     for i, q in plain:  # names head would quote in its header: one head each, framed by markers
         path = quote(guest_path(root, q.rel))
-        out.append(f"printf '\\n%s C {i}\\n' \"$T\"; {head} -c {FILE_CAP + 1} {path} 2>/dev/null; R=$?; "
+        out.append(f"printf '\\n%s C {i}\\n' \"$T\"; {head} -c {FILE_CAP + 1} {path} 2>&-; R=$?; "
                    f"printf '\\n%s c {i} %s' \"$T\" \"$R\"; if [ \"$R\" != 0 ]; then s {i} {path}; fi\n")
     letters = {"exists": "e", "isdir": "d", "list": "l", "phys": "p"}
     calls = [f"{letters[q.kind]} {i} {quote(guest_path(root, q.rel))}" for i, q in enumerate(queries) if q.kind in letters]
@@ -231,14 +233,13 @@ def _parse_head(framing: Framing, root: str, queries: Sequence[Query], block: by
     """Cut ``head``'s output at the coded headers, in the order the files were given."""
     coded = [(i, q) for i, q in enumerate(queries) if q.kind == "read" and _SAFE_NAME.fullmatch(q.rel)]
     headers = [(i, b"==> " + coded_path(framing, root, q.rel).encode() + b" <==\n") for i, q in coded]
-    headers.append((-1, b"==> /" + (framing.code + "dev/null").encode() + b" <==\n"))
+    if len(headers) == 1:
+        headers.append((-1, headers[0][1]))
     position = 0
     previous: int | None = None
     for index, header in headers:
         found = block.find(header, position)
         if found < 0:
-            if index == -1:
-                raise FramingError("head's output lacks its last header")
             continue
         if previous is None:
             if found != 0:
@@ -249,8 +250,11 @@ def _parse_head(framing: Framing, root: str, queries: Sequence[Query], block: by
             _store(reply, previous, block[position:found - 1])
         previous = index
         position = found + len(header)
-    if previous != -1 or position != len(block):
-        raise FramingError("head's output does not end with its last (empty) file")
+    if previous is None:
+        if block:
+            raise FramingError("head's output has no header")
+    elif previous >= 0:
+        _store(reply, previous, block[position:])
 
 
 def parse_procs(rows: list[tuple[int, str, str]], page_size: int) -> list[tuple[int, int, str]]:

@@ -57,9 +57,9 @@ class Connection:
         script = (
             f"T={token}\n"
             "printf '\\n%s O\\n' \"$T\"\n"
-            "if command -v head >/dev/null 2>&1; then printf '\\n%s h' \"$T\"; fi\n"
-            f"if cd -P {quote(self.root)} 2>/dev/null; then printf '\\n%s r ' \"$T\"; pwd -P; fi; cd /\n"
-            "printf '\\n%s g\\n' \"$T\"; head -c 16384 /proc/self/smaps 2>/dev/null\n"
+            "printf '\\n%s h '  \"$T\"; command -v head\n"
+            f"if cd -P {quote(self.root)} 2>&-; then printf '\\n%s r ' \"$T\"; pwd -P; fi; cd /\n"
+            "printf '\\n%s g\\n' \"$T\"; head -c 16384 /proc/self/smaps 2>&-\n"
             "printf '\\n%s Z 0\\n' \"$T\"\n"
         ).encode()
         data = self.transport.exchange(script, end_marker(self.framing, 0), self.connect_timeout, 1 << 20)
@@ -68,7 +68,7 @@ class Connection:
         kinds = {part[:1]: part for part in parts[1:]}
         if b"O" not in kinds:
             raise TransportError(f"{self.transport.label}: the guest's answer is not framed")
-        if b"h" not in kinds:
+        if not kinds.get(b"h", b"").strip(b"h \n"):
             raise TransportError(f"{self.transport.label}: the guest has no 'head' command (balloontop needs sh and head)")
         if b"r" not in kinds:
             raise RootError(f"root {self.root!r} does not exist on the guest (or is not a directory)")
