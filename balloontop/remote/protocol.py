@@ -159,21 +159,24 @@ def parse_batch(framing: Framing, root: str, queries: Sequence[Query], seq: int,
     reply = Reply({}, set(), set(), {}, {}, [] if procs else None, len(data))
     count = len(queries)
     statuses: dict[int, str] = {}
-    head_rc: dict[int | None, int] = {}
+    bodies: dict[int, bytes] = {}
     listing: list[str] | None = None
     for part in parts[1:-1]:
         kind, _, rest = part.partition(b" ")
         if kind == b"B\n" or part.startswith(b"B\n"):
             _parse_head(framing, root, queries, part[2:], reply)
         elif kind == b"H":
-            head_rc[None] = _int(rest)
+            _int(rest)
         elif kind == b"C":
             index_text, _, body = rest.partition(b"\n")
-            index = _index(index_text, count)
-            _store(reply, index, body)
+            bodies[_index(index_text, count)] = body
         elif kind == b"c":
             index_text, _, rc = rest.partition(b" ")
-            head_rc[_index(index_text, count)] = _int(rc)
+            index = _index(index_text, count)
+            if index not in bodies:
+                raise FramingError("a file's end without its start")
+            if _int(rc) == 0:
+                _store(reply, index, bodies[index])
         elif kind == b"s":
             index_text, _, code = rest.partition(b" ")
             statuses[_index(index_text, count)] = code.decode("ascii", "replace")
