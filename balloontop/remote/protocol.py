@@ -90,20 +90,25 @@ def coded_path(framing: Framing, root: str, rel: str) -> str:
     return root.rstrip("/") + "/" + framing.code + rel.lstrip("/")
 
 
-# Shell functions defined by every batch (``$T`` is the token; ``$1`` an index, ``$2`` a path).
-_FUNCTIONS = r"""s(){ if [ -d "$2" ]; then x=d; elif [ ! -e "$2" ]; then x=m; elif [ ! -r "$2" ]; then x=p; else x=o; fi; printf '\n%s s %s %s' "$T" "$1" "$x"; }
+# Shell functions defined once per connection (``$T`` is the token; ``$1`` an index, ``$2`` a path).
+FUNCTIONS = r"""s(){ if [ -d "$2" ]; then x=d; elif [ ! -e "$2" ]; then x=m; elif [ ! -r "$2" ]; then x=p; else x=o; fi; printf '\n%s s %s %s' "$T" "$1" "$x"; }
 e(){ if [ -e "$2" ]; then printf '\n%s e %s' "$T" "$1"; fi; }
 d(){ if [ -d "$2" ]; then printf '\n%s d %s' "$T" "$1"; fi; }
 l(){ if [ ! -d "$2" ]; then return 0; fi; if [ ! -r "$2" ] || [ ! -x "$2" ]; then printf '\n%s L %s' "$T" "$1"; return 0; fi; printf '\n%s l %s' "$T" "$1"; for f in "$2"/* "$2"/.*; do if [ -e "$f" ] || [ -L "$f" ]; then f=${f##*/}; if [ "$f" != . ] && [ "$f" != .. ]; then printf '\n%s n %s' "$T" "$f"; fi; fi; done; }
 p(){ if [ -L "$2" ]; then k=L; else k=D; fi; if cd -P "$2" 2>&-; then printf '\n%s p %s %s ' "$T" "$1" "$k"; pwd -P; fi; cd /; }
-P(){ for f in "$1"/[0-9]*; do if read -r m 2>&- <"$f/statm"; then c=; read -r c 2>&- <"$f/comm"; printf '\n%s P %s %s\t%s' "$T" "${f##*/}" "$m" "$c"; fi; done; }
+P(){ printf '\n%s P\n' "$T"; for f in "$1"/[0-9]*; do if read -r m r x 2>&- <"$f/statm"; then c=; read -r c 2>&- <"$f/comm"; printf '%s %s %s\n' "${f##*/}" "$r" "$c"; fi; done; }
 """
+
+
+def prelude(framing: Framing) -> str:
+    """Sent once when connecting: the token and the functions every batch calls."""
+    return f"T={framing.token}\n{FUNCTIONS}"
 
 
 def build_batch(framing: Framing, root: str, queries: Sequence[Query], seq: int,
                 procs: bool = False, head: str = "head") -> bytes:
-    """The script of one tick: answers every query, then ``Z seq``."""
-    out = [f"T={framing.token}\n", _FUNCTIONS]
+    """The script of one tick: answers every query, then ``Z seq`` (``prelude()`` ran first)."""
+    out = []
     reads = [(i, q) for i, q in enumerate(queries) if q.kind == "read"]
     coded = [(i, q) for i, q in reads if _SAFE_NAME.fullmatch(q.rel)]
     plain = [(i, q) for i, q in reads if not _SAFE_NAME.fullmatch(q.rel)]
@@ -197,11 +202,12 @@ def parse_batch(framing: Framing, root: str, queries: Sequence[Query], seq: int,
             if link not in (b"L", b"D") or not path.endswith(b"\n"):
                 raise FramingError("bad physical path record")
             reply.phys[_index(index_text, count)] = (link == b"L", path[:-1].decode("utf-8", "surrogateescape"))
-        elif kind == b"P" and reply.procs is not None:
-            pid, _, body = rest.partition(b" ")
-            statm, _, comm = body.partition(b"\t")
-            if pid.isdigit():
-                reply.procs.append((int(pid), statm.decode("ascii", "replace"), comm.decode("utf-8", "replace")))
+        elif part.startswith(b"P\n") and reply.procs is not None:
+            for line in part[2:].split(b"\n"):  # "pid resident-pages comm": read -r gives one line each
+                pid, _, rest_of_line = line.partition(b" ")
+                pages, _, comm = rest_of_line.partition(b" ")
+                if pid.isdigit():
+                    reply.procs.append((int(pid), pages.decode("ascii", "replace"), comm.decode("utf-8", "replace")))
         else:
             raise FramingError(f"unknown record {kind[:10]!r}")
     for listed in reply.lists.values():
@@ -261,10 +267,5 @@ def _parse_head(framing: Framing, root: str, queries: Sequence[Query], block: by
 
 
 def parse_procs(rows: list[tuple[int, str, str]], page_size: int) -> list[tuple[int, int, str]]:
-    """(pid, resident KiB, command) from ``statm`` lines (pages) and ``comm``."""
-    out = []
-    for pid, statm, comm in rows:
-        fields = statm.split()
-        if len(fields) >= 2 and fields[1].isdigit():
-            out.append((pid, int(fields[1]) * page_size // 1024, comm))
-    return out
+    """(pid, resident KiB, command) from ``statm``'s resident pages and ``comm``."""
+    return [(pid, int(pages) * page_size // 1024, comm) for pid, pages, comm in rows if pages.isdigit()]

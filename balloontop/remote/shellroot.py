@@ -7,6 +7,9 @@ readers' questions (``read_text``, ``exists``, ``listdir``, ...) from one batch 
 * ``refresh()`` asks, in ONE round trip, every question the previous tick asked;
 * a question not in the batch (the first tick, a new device) costs one more round trip
   and joins the next batches; questions no longer asked drop out;
+* answers that rarely change (where links point, the kernel's release and host name, the
+  mount table, files found missing) are asked every ``SLOW_EVERY`` ticks, and at once
+  when the list of virtio devices changes;
 * links are resolved by the guest's own kernel (``cd -P``), so a remote ``--root DIR``
   is a prefix on the guest, not a chroot: an absolute link inside DIR points outside it,
   and links stored as text files (9p copies) are not followed.
@@ -23,8 +26,12 @@ import re
 from ..errors import RootError
 from ..rootfs import ReadError
 from .protocol import (FILE_CAP, TICK_CAP, FileResult, Framing, FramingError, Query, Reply,
-                       build_batch, end_marker, parse_batch, quote)
+                       build_batch, end_marker, parse_batch, prelude, quote)
 from .transport import Transport, TransportError
+
+DEVICES_LIST = "sys/bus/virtio/devices"
+SLOW_EVERY = 30
+SLOW_READS = frozenset({"proc/sys/kernel/osrelease", "proc/sys/kernel/hostname", "proc/self/mounts", "proc/mounts"})
 
 _DETAILS = {
     "missing": "not found",
@@ -53,10 +60,9 @@ class Connection:
     def open(self) -> None:
         """Start the transport and greet the guest (``TransportError``, ``RootError``)."""
         self.transport.start()
-        token = self.framing.token
         script = (
-            f"T={token}\n"
-            "printf '\\n%s O\\n' \"$T\"\n"
+            prelude(self.framing)
+            + "printf '\\n%s O\\n' \"$T\"\n"
             "printf '\\n%s h '  \"$T\"; command -v head\n"
             f"if cd -P {quote(self.root)} 2>&-; then printf '\\n%s r ' \"$T\"; pwd -P; fi; cd /\n"
             "printf '\\n%s g\\n' \"$T\"; head -c 16384 /proc/self/smaps 2>&-\n"
@@ -94,14 +100,18 @@ class Connection:
 class ShellRoot:
     """A ``FileTree`` over a ``Connection``; call ``refresh()`` once per tick."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, slow_every: int = SLOW_EVERY) -> None:
         self.connection = connection
         self.path = connection.root
         self.is_live = connection.root == "/"
         self.failed: Exception | None = None
         self.procs: list[tuple[int, str, str]] | None = None
+        self.slow_every = slow_every
         self._results: dict[Query, object] = {}
         self._used: dict[Query, None] = {}
+        self._slow: dict[Query, object] = {}
+        self._slow_age = 0
+        self._devices: object = None
 
     def __repr__(self) -> str:
         return f"ShellRoot({self.connection.transport.label!r}, {self.path!r})"
@@ -109,17 +119,38 @@ class ShellRoot:
     # -- one tick ------------------------------------------------------------------------
 
     def refresh(self, procs: bool = False) -> None:
-        """Ask every question of the previous tick in one round trip (raises on failure)."""
+        """Ask every question of the previous tick in one round trip (raises on failure).
+
+        Answers that rarely change (``_is_slow``: links, the kernel's name, the mount
+        table, files found missing) are kept for ``slow_every`` ticks, and asked again at
+        once when the list of virtio devices changes.
+        """
         self.failed = None
-        plan = list(self._used)
+        used = list(self._used)
         self._used = {}
         self._results = {}
         self.procs = None
+        self._slow_age += 1
+        if self._slow_age >= self.slow_every:
+            self._slow, self._slow_age = {}, 0
+        plan = [q for q in used if q not in self._slow]
         if not plan and not procs:
+            self._results = dict(self._slow)
             return
         reply = self.connection.batch(plan, procs=procs)
-        self._results = _results(plan, reply)
+        fresh = _results(plan, reply)
         self.procs = reply.procs
+        devices = fresh.get(Query("list", DEVICES_LIST), self._devices)
+        if devices != self._devices and self._slow:
+            self._slow, self._slow_age = {}, 0  # the device set changed: learn again
+            again = [q for q in used if q not in fresh]
+            if again:
+                fresh.update(_results(again, self.connection.batch(again)))
+        self._devices = devices
+        for query, result in fresh.items():
+            if _is_slow(query, result):
+                self._slow[query] = result
+        self._results = {**self._slow, **fresh}
 
     def _ask(self, query: Query) -> object:
         self._used[query] = None
@@ -134,6 +165,8 @@ class ShellRoot:
             return None
         result = _results([query], reply)[query]
         self._results[query] = result
+        if _is_slow(query, result):
+            self._slow[query] = result
         return result
 
     # -- FileTree --------------------------------------------------------------------------
@@ -192,6 +225,17 @@ class ShellRoot:
 
     def running_page_size(self) -> int | None:
         return self.connection.page_size if self.is_live else None
+
+
+def _is_slow(query: Query, result: object) -> bool:
+    """Whether an answer may be reused for a while (see ``ShellRoot.refresh``)."""
+    if query.kind == "phys":
+        return True
+    if query.kind == "list":
+        return query.rel != DEVICES_LIST
+    if query.kind == "read" and isinstance(result, FileResult):
+        return query.rel in SLOW_READS or result.reason == "missing"
+    return False
 
 
 def _results(plan: list[Query], reply: Reply) -> dict[Query, object]:
