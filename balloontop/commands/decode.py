@@ -132,6 +132,7 @@ def _devices_of(args: argparse.Namespace, warnings: list[str]) -> tuple[tuple[An
 
 
 def _run_all(args: argparse.Namespace) -> int:
+    from ..printable import printable
     from ..virtio.decode import decode_bits
 
     warnings: list[str] = []
@@ -149,9 +150,9 @@ def _run_all(args: argparse.Namespace) -> int:
     for device in devices:
         kind = device.type or f"id {device.device_id}"
         width = f"{device.features.width} bits" if device.features else "no features file"
-        sys.stdout.write(f"{device.instance} ({kind}, driver {device.driver or 'none'}, {width})\n")
+        sys.stdout.write(printable(f"{device.instance} ({kind}, driver {device.driver or 'none'}, {width})") + "\n")
         if device.features:
             sys.stdout.write("\n".join(_bit_lines(decode_bits(device.features.bits, device.device_id))) + "\n")
     for warning in warnings:
-        sys.stderr.write(f"balloontop: {warning}\n")
+        sys.stderr.write(f"balloontop: {printable(warning, keep='')}\n")
     return 0

@@ -42,7 +42,8 @@ def run(args: argparse.Namespace) -> int:
         json.dump(sample.to_json(), sys.stdout, indent=1)
         sys.stdout.write("\n")
     else:
+        from ..printable import printable
         from ..report_text import render_text
 
-        sys.stdout.write(render_text(sample))
+        sys.stdout.write(printable(render_text(sample)))
     return 0

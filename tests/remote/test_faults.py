@@ -215,3 +215,16 @@ def test_hostile_file_names_are_data(busybox_guest) -> None:  # type: ignore[no-
     assert set(HOSTILE) <= set(names)
     assert comparable(remote) == comparable(local)
     assert not list(guest.glob("pwned*")) and not list(Path("/").glob("pwned*")) and not list(Path.cwd().glob("pwned*"))
+
+
+def test_control_characters_from_the_guest_never_reach_the_terminal_raw(busybox_guest) -> None:  # type: ignore[no-untyped-def]
+    guest = busybox_guest(TREE)
+    device = guest / "sys" / "bus" / "virtio" / "devices" / "virtio1\x1b[2J\x9b31m"
+    device.mkdir()
+    (device / "device").write_text("0x0005\n")
+    for command in (["snapshot"], ["decode", "--all"]):
+        out = subprocess.run([sys.executable, "-m", "balloontop", *command, "--via", chroot_via(guest)],
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        assert "virtio1?[2J?31m" in out.stdout
+        assert not any(ord(c) < 32 and c != "\n" or 0x7F <= ord(c) < 0xA0 for c in out.stdout + out.stderr)
