@@ -112,6 +112,11 @@ class ShellRoot:
         self._slow: dict[Query, object] = {}
         self._slow_age = 0
         self._devices: object = None
+        self.collecting = False
+        """While True, a question not answered yet is noted in ``missed`` and answered
+        "unknown" (no round trip): ``RemoteSource`` then asks all of them in one batch and
+        reads the tick again (a few round trips for the first tick instead of one per file)."""
+        self.missed: dict[Query, None] = {}
 
     def __repr__(self) -> str:
         return f"ShellRoot({self.connection.transport.label!r}, {self.path!r})"
@@ -152,11 +157,29 @@ class ShellRoot:
                 self._slow[query] = result
         self._results = {**self._slow, **fresh}
 
+    def fetch_missed(self) -> int:
+        """Ask every question noted in ``missed`` in one round trip; how many there were."""
+        plan, self.missed = list(self.missed), {}
+        if plan:
+            fresh = _results(plan, self.connection.batch(plan))
+            for query, result in fresh.items():
+                if _is_slow(query, result):
+                    self._slow[query] = result
+            self._results.update(fresh)
+        return len(plan)
+
+    def forget_used(self) -> None:
+        """Start the tick's list of questions again (before reading the tick once more)."""
+        self._used = {}
+
     def _ask(self, query: Query) -> object:
         self._used[query] = None
         if query in self._results:
             return self._results[query]
         if self.failed is not None:
+            return None
+        if self.collecting:
+            self.missed[query] = None
             return None
         try:
             reply = self.connection.batch([query])

@@ -30,6 +30,7 @@ from .transport import Transport, TransportError
 
 BACKOFF_FIRST = 1.0
 BACKOFF_MAX = 30.0
+MAX_DISCOVERY_PASSES = 12
 
 
 class RemoteSource:
@@ -170,10 +171,26 @@ class RemoteSource:
         assert self._root is not None and self._sampler is not None
         self._ticks += 1
         want_procs = self._ticks % self.process_every == 1 or self.process_every == 1
-        self._root.refresh(procs=want_procs)
-        sample = self._sampler.sample()
-        if self._root.failed is not None:
-            raise self._root.failed  # type: ignore[misc]
+        root = self._root
+        root.refresh(procs=want_procs)
+        root.collecting = True
+        try:
+            for _ in range(MAX_DISCOVERY_PASSES):
+                sample = self._sampler.sample()
+                if not root.missed:
+                    break
+                # answers were missing: this reading is discarded, and so is what the
+                # device cache may have kept from it
+                root.fetch_missed()
+                root.forget_used()
+                self._sampler = Sampler(root, clock=self.clock)
+            else:
+                root.collecting = False
+                sample = self._sampler.sample()
+        finally:
+            root.collecting = False
+        if root.failed is not None:
+            raise root.failed  # type: ignore[misc]
         self.hostname = sample.system.hostname
         self._mem_total_kib = sample.system.mem_total_kib
         if self._root.procs is not None:
