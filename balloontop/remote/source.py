@@ -48,6 +48,7 @@ class RemoteSource:
         self.last_error: str | None = None
         self.hostname: str | None = None
         self.reconnects = 0
+        self.kernel_log_refused = False
         self.events: list[tuple[float, str]] = []
         """(time, message) of drops and reconnects, for the UI or a recording to take."""
         self._connection: Connection | None = None
@@ -212,7 +213,13 @@ class RemoteSource:
                 for pid, rss, comm in rows[: self.process_limit]]
 
     def kernel_log(self) -> tuple[str | None, str | None]:
-        """The guest's ``dmesg`` text over the same channel, or ``None`` and why (one line)."""
+        """The guest's ``dmesg`` text over the same channel, or ``None`` and why (one line).
+
+        Bounded by the tick timeout. When the guest refuses (``dmesg_restrict``, no
+        ``dmesg``) the reason is given once; later calls return ``(None, None)`` at once.
+        """
+        if self.kernel_log_refused:
+            return None, None
         if self._connection is None:
             return None, f"{self.spec.label}: not connected"
         connection = self._connection
@@ -232,9 +239,11 @@ class RemoteSource:
         text = body.decode("utf-8", "replace")
         lower = text.lower()
         if "operation not permitted" in lower or "permission denied" in lower:
+            self.kernel_log_refused = True
             return None, ("kernel log: the guest refuses dmesg (kernel.dmesg_restrict is set and the "
                           "remote user is not root): OOM and SysRq-m reports will not be shown")
         if "not found" in lower and len(text) < 200:
+            self.kernel_log_refused = True
             return None, "kernel log: the guest has no dmesg command"
         return text, None
 

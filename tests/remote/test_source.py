@@ -94,3 +94,16 @@ def test_remote_root_is_a_folder_on_the_guest(busybox_guest, tmp_path: Path) -> 
         assert [d.bus_address for d in sample.virtio_devices] == ["0000:00:01.0", "0000:00:02.0"]
     finally:
         source.close()
+
+
+def test_a_guest_without_dmesg_is_said_once(busybox_guest) -> None:  # type: ignore[no-untyped-def]
+    guest = busybox_guest(TREE, applets=("sh", "head", "env"))
+    source = RemoteSource(GuestSpec("g", "via", chroot_via(guest)))
+    try:
+        assert source.sample() is not None
+        text, why = source.kernel_log()
+        assert text is None and why == "kernel log: the guest has no dmesg command"
+        assert source.kernel_log() == (None, None)
+        assert source.sample() is not None
+    finally:
+        source.close()
