@@ -107,3 +107,16 @@ def test_a_guest_without_dmesg_is_said_once(busybox_guest) -> None:  # type: ign
         assert source.sample() is not None
     finally:
         source.close()
+
+
+def test_remote_reading_leaves_textual_out() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom balloontop.guests import GuestSpec\nfrom balloontop.remote.source import RemoteSource\n"
+            f"s = RemoteSource(GuestSpec('g', 'via', 'sh', root={str(TREE)!r}), process_every=1)\n"
+            "assert s.sample() is not None and s.processes() is not None\ns.close()\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich', 'psutil')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
