@@ -96,7 +96,7 @@ e(){ if [ -e "$2" ]; then printf '\n%s e %s' "$T" "$1"; fi; }
 d(){ if [ -d "$2" ]; then printf '\n%s d %s' "$T" "$1"; fi; }
 l(){ if [ ! -d "$2" ]; then return 0; fi; if [ ! -r "$2" ] || [ ! -x "$2" ]; then printf '\n%s L %s' "$T" "$1"; return 0; fi; printf '\n%s l %s' "$T" "$1"; for f in "$2"/* "$2"/.*; do if [ -e "$f" ] || [ -L "$f" ]; then f=${f##*/}; if [ "$f" != . ] && [ "$f" != .. ]; then printf '\n%s n %s' "$T" "$f"; fi; fi; done; }
 p(){ if [ -L "$2" ]; then k=L; else k=D; fi; if cd -P "$2" 2>&-; then printf '\n%s p %s %s ' "$T" "$1" "$k"; pwd -P; fi; cd /; }
-P(){ printf '\n%s P\n' "$T"; for f in "$1"/[0-9]*; do if read -r m r x 2>&- <"$f/statm"; then c=; read -r c 2>&- <"$f/comm"; printf '%s %s %s\n' "${f##*/}" "$r" "$c"; fi; done; }
+P(){ printf '\n%s P\n' "$T"; for f in "$1"/[0-9]*; do if read -r m r x 2>&- <"$f/statm" && [ "$r" -ge "$2" ] 2>&-; then c=; read -r c 2>&- <"$f/comm"; printf '%s %s %s\n' "${f##*/}" "$r" "$c"; fi; done; }
 """
 
 
@@ -106,7 +106,7 @@ def prelude(framing: Framing) -> str:
 
 
 def build_batch(framing: Framing, root: str, queries: Sequence[Query], seq: int,
-                procs: bool = False, head: str = "head") -> bytes:
+                procs: bool = False, head: str = "head", procs_min_pages: int = 0) -> bytes:
     """The script of one tick: answers every query, then ``Z seq`` (``prelude()`` ran first)."""
     out = []
     reads = [(i, q) for i, q in enumerate(queries) if q.kind == "read"]
@@ -129,7 +129,9 @@ def build_batch(framing: Framing, root: str, queries: Sequence[Query], seq: int,
     if calls:
         out.append("\n".join(calls) + "\n")
     if procs:
-        out.append(f"P {quote(guest_path(root, 'proc'))}\n")
+        # only processes with at least procs_min_pages resident pages (a builtin test):
+        # the caller asks for half its last shown row's size, so the list stays short
+        out.append(f"P {quote(guest_path(root, 'proc'))} {max(0, int(procs_min_pages))}\n")
     out.append(f"printf '\\n%s Z {seq}\\n' \"$T\"\n")
     return "".join(out).encode()
 

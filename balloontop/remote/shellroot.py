@@ -84,10 +84,11 @@ class Connection:
             size = int(found.group(1)) * 1024
             self.page_size = size if size >= 1024 and size & (size - 1) == 0 else None
 
-    def batch(self, queries: list[Query], procs: bool = False) -> Reply:
+    def batch(self, queries: list[Query], procs: bool = False, procs_min_pages: int = 0) -> Reply:
         """One round trip answering ``queries`` (``TransportError``, ``FramingError``)."""
         self._seq += 1
-        script = build_batch(self.framing, self.root, queries, self._seq, procs=procs)
+        script = build_batch(self.framing, self.root, queries, self._seq, procs=procs,
+                             procs_min_pages=procs_min_pages)
         data = self.transport.exchange(script, end_marker(self.framing, self._seq), self.tick_timeout,
                                        TICK_CAP + 65536)
         self.round_trips += 1
@@ -123,7 +124,7 @@ class ShellRoot:
 
     # -- one tick ------------------------------------------------------------------------
 
-    def refresh(self, procs: bool = False) -> None:
+    def refresh(self, procs: bool = False, procs_min_pages: int = 0) -> None:
         """Ask every question of the previous tick in one round trip (raises on failure).
 
         Answers that rarely change (``_is_slow``: links, the kernel's name, the mount
@@ -142,7 +143,7 @@ class ShellRoot:
         if not plan and not procs:
             self._results = dict(self._slow)
             return
-        reply = self.connection.batch(plan, procs=procs)
+        reply = self.connection.batch(plan, procs=procs, procs_min_pages=procs_min_pages)
         fresh = _results(plan, reply)
         self.procs = reply.procs
         devices = fresh.get(Query("list", DEVICES_LIST), self._devices)

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import BalloontopError, RootError
+from ..errors import BalloontopError
 from ..guests import GuestSpec
 from ..model import Sample, frozen_map
 from ..sampler import Sampler
@@ -61,6 +61,7 @@ class RemoteSource:
         self._down_since: float | None = None
         self._processes: list[Any] | None = None
         self._mem_total_kib: int | None = None
+        self._procs_min_pages = 0
 
     # -- what the UI shows ------------------------------------------------------------
 
@@ -173,7 +174,7 @@ class RemoteSource:
         self._ticks += 1
         want_procs = self._ticks % self.process_every == 1 or self.process_every == 1
         root = self._root
-        root.refresh(procs=want_procs)
+        root.refresh(procs=want_procs, procs_min_pages=self._procs_min_pages)
         root.collecting = True
         try:
             for _ in range(MAX_DISCOVERY_PASSES):
@@ -209,6 +210,10 @@ class RemoteSource:
 
         total = self._mem_total_kib or 0
         rows = sorted(parse_procs(raw, page_size), key=lambda r: (r[1], r[0]), reverse=True)
+        # next scan: only processes at least half as large as the last row shown (all of
+        # them when fewer rows than the limit came back)
+        last = rows[self.process_limit - 1][1] if len(rows) >= self.process_limit else 0
+        self._procs_min_pages = last * 1024 // page_size // 2 if page_size else 0
         return [ProcRow(pid, "?", rss, rss * 100.0 / total if total else 0.0, _printable(comm) or "?")
                 for pid, rss, comm in rows[: self.process_limit]]
 

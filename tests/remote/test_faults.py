@@ -10,7 +10,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 
 from balloontop.guests import GuestSpec
 from balloontop.remote.source import RemoteSource

@@ -120,3 +120,26 @@ def test_remote_reading_leaves_textual_out() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_process_scans_send_only_rows_that_can_be_shown(busybox_guest) -> None:  # type: ignore[no-untyped-def]
+    guest = busybox_guest(TREE)
+    for pid, pages, comm in ((101, 1500, "hog"), (55, 700, "db"), (7, 200, "ash"), (8, 10, "tiny")):
+        (guest / "proc" / str(pid)).mkdir()
+        (guest / "proc" / str(pid) / "statm").write_text(f"9000 {pages} 1 1 0 1 0\n")
+        (guest / "proc" / str(pid) / "comm").write_text(comm + "\n")
+    source = RemoteSource(GuestSpec("g", "via", chroot_via(guest)), process_every=1, process_limit=2)
+    try:
+        assert source.sample() is not None
+        assert [r.pid for r in source.processes() or []] == [101, 55]
+        assert source._root is not None and len(source._root.procs or []) == 4  # first scan: every process
+        assert source.sample() is not None
+        assert [r.pid for r in source.processes() or []] == [101, 55]
+        assert len(source._root.procs or []) == 2  # then: at least half the last row's 700 pages
+        (guest / "proc" / "55" / "statm").write_text("9000 100 1 1 0 1 0\n")
+        assert source.sample() is not None
+        assert [r.pid for r in source.processes() or []] == [101]  # the shrunken row fell under the bar
+        assert source.sample() is not None
+        assert [r.pid for r in source.processes() or []] == [101, 7]  # and the next scan takes all again
+    finally:
+        source.close()
