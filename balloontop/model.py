@@ -190,6 +190,8 @@ class Sample:
     drivers: tuple[DriverReading, ...]
     virtio_devices: tuple[VirtioDevice, ...]
     warnings: tuple[str, ...] = ()
+    guest: Mapping[str, Any] | None = None
+    """For a remote guest: ``{"name", "transport" ("via"|"ssh"), "target", "hostname"}``."""
 
     def driver(self, driver: str, instance: str | None = None) -> DriverReading | None:
         """The first reading of ``driver`` (and ``instance``, when given)."""
@@ -204,6 +206,7 @@ class Sample:
             "schema": SCHEMA_VERSION,
             "time": self.time,
             "root": self.root,
+            "guest": dict(self.guest) if self.guest is not None else None,
             "system": self.system.to_json(),
             "meminfo": dict(self.meminfo),
             "vmstat": dict(self.vmstat),

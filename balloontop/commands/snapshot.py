@@ -1,9 +1,12 @@
-"""``balloontop snapshot [--root DIR] [--json]``: one reading, as text or JSON."""
+"""``balloontop snapshot [--root DIR] [--json] [--via CMD | --ssh HOST]``: one reading, as
+text or JSON, of the local root or of one remote guest."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+
+from ..guests import add_guest_arguments
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -12,16 +15,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="print one reading of the balloon and exit",
         description="Read the guest's balloon interfaces once and print them.",
     )
-    parser.add_argument("--root", default="/", metavar="DIR", help="read this folder as the guest's / (default /)")
+    parser.add_argument("--root", default="/", metavar="DIR",
+                        help="read this folder as the guest's / (default /; with --via/--ssh a folder on the guest)")
     parser.add_argument("--json", action="store_true", help="print the JSON document (schema 1)")
+    add_guest_arguments(parser, several=False)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..rootfs import check_root
     from ..safetext import clean, safe_output
+    from ..guests import guest_specs
     from ..sampler import Sampler
 
-    sample = Sampler(check_root(args.root)).sample()
+    specs = guest_specs(args)
+    if specs:
+        from ..remote.source import RemoteSource
+
+        source = RemoteSource(specs[0])
+        try:
+            sample = source.read_once()
+        finally:
+            source.close()
+    else:
+        sample = Sampler(check_root(args.root)).sample()
     out = safe_output(sys.stdout)  # an ASCII terminal gets escapes, not UnicodeEncodeError
     if args.json:
         out.write(json_document(sample.to_json()) + "\n")

@@ -10,12 +10,12 @@ tick, so no file is read twice.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Literal, NamedTuple
 
 from ..model import NO_SPEC, Accounting, DriverReading, Stat, StatSpec, VirtioDevice, frozen_map
-from ..rootfs import ReadError, Root
+from ..rootfs import ReadError
+from ..tree import FileTree
 
 DEBUGFS = "sys/kernel/debug"
 MOUNT_DEBUGFS = "mount -t debugfs none /sys/kernel/debug"
@@ -29,7 +29,7 @@ BALLOON = StatSpec("kB", "memory returned to the host by balloon drivers (/proc/
 class ReadContext(NamedTuple):
     """One tick's shared readings, handed to every driver."""
 
-    root: Root
+    root: FileTree
     meminfo: Mapping[str, int]
     vmstat: Mapping[str, int]
     virtio_devices: tuple[VirtioDevice, ...]
@@ -37,7 +37,7 @@ class ReadContext(NamedTuple):
     debugfs: DebugfsState
 
 
-def debugfs_state(root: Root) -> DebugfsState:
+def debugfs_state(root: FileTree) -> DebugfsState:
     """Whether ``<root>/sys/kernel/debug`` is usable; never mounts anything.
 
     The mount table says it where the root has one (``proc/self/mounts``, else
@@ -48,12 +48,10 @@ def debugfs_state(root: Root) -> DebugfsState:
         mounted = any(line.split()[1:3] == ["/sys/kernel/debug", "debugfs"] for line in mounts.splitlines())
         if not mounted:
             return "not-mounted"
-    try:
-        entries = [e for e in os.listdir(root.resolve(DEBUGFS)) if not e.startswith(".")]
-    except PermissionError:
-        return "no-permission"
-    except OSError:
-        return "not-mounted"
+    listed, why = root.list_entries(DEBUGFS)
+    if listed is None:
+        return "no-permission" if why == "permission" else "not-mounted"
+    entries = [e for e in listed if not e.startswith(".")]
     return "mounted" if entries else "not-mounted"
 
 

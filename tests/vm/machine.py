@@ -61,6 +61,8 @@ class Guest:
         # unix socket paths are limited to 108 bytes: keep them in a short temp dir
         self.sockdir = tempfile.mkdtemp(prefix="bt-vm-")
         self.sock = os.path.join(self.sockdir, "qmp.sock")
+        self.shell_sock = os.path.join(self.sockdir, "shell.sock")
+        """A plain busybox sh on the guest's virtio console (``socat - UNIX-CONNECT:...``)."""
         self.console = os.path.join(self.run, "console.log")
         self.proc: subprocess.Popen | None = None
         self.boot_s: float | None = None
@@ -72,7 +74,7 @@ class Guest:
         shutil.rmtree(self.run, ignore_errors=True)
         os.makedirs(self.share)
         onoff = {True: "on", False: "off"}
-        append = "console=ttyS0 panic=-1 bt.interval=0.2 bt.hostroot=hostroot"
+        append = "console=ttyS0 panic=-1 bt.interval=0.2 bt.hostroot=hostroot bt.vshell=1"
         cmd = [
             qemu,
             "-machine",
@@ -106,6 +108,14 @@ class Guest:
             "local,path=/,mount_tag=hostroot,readonly=on,security_model=none,id=hostroot,multidevs=remap",
             "-qmp",
             f"unix:{self.sock},server=on,wait=off",
+            # a shell on a virtio console, for balloontop --via on the host (after the
+            # other devices: the balloon stays virtio0)
+            "-device",
+            "virtio-serial-pci",
+            "-chardev",
+            f"socket,id=vsh,path={self.shell_sock},server=on,wait=off",
+            "-device",
+            "virtconsole,chardev=vsh",
         ]
         with open(os.path.join(self.run, "qemu.cmd"), "w") as f:
             f.write(" ".join(cmd) + "\n")
@@ -213,6 +223,10 @@ class Guest:
         base.update(env or {})
         envs = " ".join(_q(f"{k}={v}") for k, v in base.items())
         return f"chroot /mnt/host /usr/bin/env -i {envs} " + " ".join(_q(a) for a in argv)
+
+    def via(self) -> str:
+        """The ``--via`` command that reaches the guest's console shell from the host."""
+        return f"socat - UNIX-CONNECT:{self.shell_sock}"
 
     def qmp(self) -> QMP:
         return QMP(self.sock)

@@ -93,6 +93,9 @@ class Step:
     snapshot: dict | None
     snapshot_rc: int
     snapshot_err: str
+    remote: dict | None = None
+    """``balloontop snapshot --json --via 'socat ...'`` run on the host (the guest's console shell)."""
+    remote_err: str = ""
 
     @property
     def qmp_balloon_kib(self) -> int | None:
@@ -147,6 +150,7 @@ def balloon_steps(cfg: Config, targets=TARGETS_MIB) -> Result:
                     timeout=180,
                 )
                 snap_s = time.monotonic() - t0
+                remote, remote_err = _remote_snapshot(g)
                 after = q.query_balloon().get("actual")
                 h = os.path.join(g.share, "steps", str(i))
                 text = _read(os.path.join(h, "snapshot.json"))
@@ -168,11 +172,33 @@ def balloon_steps(cfg: Config, targets=TARGETS_MIB) -> Result:
                         snapshot=snap,
                         snapshot_rc=int(src) if src.lstrip("-").isdigit() else -1,
                         snapshot_err=_read(os.path.join(h, "snapshot.err"))[-2000:] + out[-500:],
+                        remote=remote,
+                        remote_err=remote_err,
                     )
                 )
         res.console_tail = g.tail()
     res.total_s = time.monotonic() - t_all
     return res
+
+
+def _remote_snapshot(g: Guest) -> tuple[dict | None, str]:
+    """The guest read from the host through its virtio console (nothing run in the guest
+    but its busybox sh and head)."""
+    import subprocess
+    import sys
+
+    argv = [sys.executable, "-m", "balloontop", "snapshot", "--json", "--via", g.via(),
+            "--connect-timeout", "30", "--tick-timeout", "30"]
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=240)
+    except subprocess.TimeoutExpired:
+        return None, "timed out"
+    if out.returncode != 0:
+        return None, out.stderr[-2000:]
+    try:
+        return json.loads(out.stdout), ""
+    except ValueError:
+        return None, out.stdout[-500:]
 
 
 def monitor_move(
