@@ -206,7 +206,7 @@ class RemoteSource:
         return self._processes
 
     def _process_rows(self, raw: list[tuple[int, str, str]], page_size: int) -> list[Any]:
-        from ..tui.processes import ProcRow  # a NamedTuple; tui/__init__ imports nothing
+        from ..model import ProcRow
 
         total = self._mem_total_kib or 0
         rows = sorted(parse_procs(raw, page_size), key=lambda r: (r[1], r[0]), reverse=True)
