@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from . import __version__
+from .host.reading import host_reading_from_json
 from .model import (
     BalloonTotal,
     DriverReading,
@@ -119,6 +120,7 @@ def sample_from_json(obj: dict[str, Any]) -> Sample:
         drivers=tuple(_driver(d) for d in obj.get("drivers") or ()),
         virtio_devices=tuple(_virtio(d) for d in obj.get("virtio_devices") or ()),
         warnings=tuple(obj.get("warnings") or ()),
+        host=host_reading_from_json(obj.get("host")),  # absent in recordings made before it
     )
 
 
