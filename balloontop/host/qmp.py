@@ -211,7 +211,7 @@ class QMPClient:
             raise QMPError(f"QMP command {command} at {self.where}: could not send in time", "timeout", command) from None
         except OSError as exc:
             self.close()
-            raise QMPError(f"QMP connection to {self.where} lost: {one_line(exc.strerror or exc)}", "closed", command) from None
+            raise self._lost(exc, command) from None
         while True:
             reply = self._read_message(deadline, command=command)
             if "event" in reply:
@@ -294,13 +294,17 @@ class QMPClient:
                 raise self._timeout(command, greeting) from None
             except OSError as exc:
                 self.close()
-                raise QMPError(f"QMP connection to {self.where} lost: {one_line(exc.strerror or exc)}", "closed", command) from None
+                raise self._lost(exc, command) from None
             if not data:
                 self.close()
                 if greeting:
                     raise QMPError(f"QMP socket {self.where} closed the connection before greeting", "closed")
                 raise QMPError(f"QMP socket {self.where} closed the connection (has QEMU exited?)", "closed", command)
             self._buf += data
+
+    def _lost(self, exc: OSError, command: str | None) -> QMPError:
+        reason = one_line(exc.strerror or exc)
+        return QMPError(f"QMP connection to {self.where} lost (has QEMU exited?): {reason}", "closed", command)
 
     def _timeout(self, command: str | None, greeting: bool) -> QMPError:
         self.close()
