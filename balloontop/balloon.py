@@ -115,3 +115,19 @@ def balloon_share(readings: Sequence[DriverReading], meminfo: Mapping[str, int],
     if kib is None or not memory:
         return None
     return kib / memory
+
+
+def share_warning(readings: Sequence[DriverReading], meminfo: Mapping[str, int], kib: int | None) -> str | None:
+    """Why the balloon's share passes 100 % of the guest's memory, when it does."""
+    share = balloon_share(readings, meminfo, kib)
+    if share is None or share <= 1:
+        return None
+    memory = guest_memory_kib(readings, meminfo)
+    known = [r for r in readings if r.counts_in_total and r.accounting is not None]
+    why = (
+        "the figures disagree (a damaged or edited file?)"
+        if known
+        else "no driver says how ballooned memory is accounted; if it left MemTotal, the guest's "
+        "memory is MemTotal plus the balloon and the share is lower"
+    )
+    return f"the balloon ({kib} kB) is {share:.1%} of the guest's memory ({memory} kB): {why}"

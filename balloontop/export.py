@@ -65,12 +65,29 @@ VIRTIO_BALLOON_FEATURES = (
 
 
 def parse_listen(text: str) -> tuple[str, int]:
-    """``HOST:PORT`` (``[v6]:PORT`` for IPv6) as (host, port); ``ValueError`` when malformed."""
+    """``HOST:PORT`` (``[v6]:PORT`` for IPv6) as (host, port); ``ValueError`` when malformed
+    (``port missing`` for a bare address such as ``::1`` or ``127.0.0.1``)."""
+    import ipaddress
+
+    try:  # a bare IPv6 address: its last group would pass for a port
+        ipaddress.IPv6Address(text.strip("[]"))
+    except ValueError:
+        pass
+    else:
+        raise ValueError(f"--listen {text!r}: port missing (an IPv6 address is written [ADDRESS]:PORT)")
     host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ValueError(f"--listen wants HOST:PORT, got {text!r}")
+    if not sep:
+        if text.isdigit():
+            raise ValueError(f"--listen {text!r}: host missing (HOST:PORT, for example 127.0.0.1:{text})")
+        raise ValueError(f"--listen {text!r}: port missing (HOST:PORT, for example {text}:9477)")
+    if not port:
+        raise ValueError(f"--listen {text!r}: port missing (HOST:PORT)")
+    if not port.isdigit() or len(port) > 5 or not 0 <= int(port) <= 65535:
+        raise ValueError(f"--listen wants HOST:PORT with a port from 0 to 65535, got {text!r}")
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
+    elif ":" in host:
+        raise ValueError(f"--listen {text!r}: write an IPv6 address in brackets, [ADDRESS]:PORT")
     if not host:
         raise ValueError(f"--listen wants HOST:PORT, got {text!r}")
     return host, int(port)
@@ -259,19 +276,90 @@ def make_registry(collector: BalloonCollector) -> Any:
     return registry
 
 
-def serve(host: str, port: int, registry: Any) -> tuple[Any, threading.Thread]:
-    """Serve ``/metrics`` on ``host:port`` in a daemon thread; returns (server, thread)."""
-    from prometheus_client import start_http_server
+LISTEN_BACKLOG = 128  # the socket's accept queue: a fleet's scrapers arrive together
 
-    return start_http_server(port, addr=host, registry=registry)
+
+def serve(host: str, port: int, registry: Any) -> tuple[Any, threading.Thread]:
+    """Serve ``/metrics`` on ``host:port`` in a daemon thread; returns (server, thread).
+
+    ``prometheus_client.start_http_server``'s server with a deeper accept queue (its
+    default of 5 drops connections when twenty scrapers come at once); ``port`` 0 takes a
+    free port: ``server.server_address[1]`` says which.
+    """
+    import socket
+    from wsgiref.simple_server import make_server
+
+    from prometheus_client.exposition import ThreadingWSGIServer, _SilentHandler, make_wsgi_app
+
+    family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
+
+    class Server(ThreadingWSGIServer):
+        address_family = family
+        request_queue_size = LISTEN_BACKLOG
+
+    httpd = make_server(host, port, make_wsgi_app(registry), Server, handler_class=_SilentHandler)
+    thread = threading.Thread(target=httpd.serve_forever, name="balloontop-export", daemon=True)
+    thread.start()
+    return httpd, thread
+
+
+def metrics_text(registry: Any) -> bytes:
+    """The exposition text of ``registry`` (what a scrape of ``/metrics`` returns)."""
+    from prometheus_client import generate_latest
+
+    return generate_latest(registry)
+
+
+def check_textfile_dir(directory: str) -> None:
+    """Refuse (``ValueError``) a directory that others may write to without the sticky bit:
+    anyone could then replace ``balloontop.prom`` with figures of their own (with the sticky
+    bit, as on ``/tmp``, only the owner may replace it)."""
+    import os
+    import stat
+
+    info = os.stat(directory)
+    if not stat.S_ISDIR(info.st_mode):
+        raise ValueError(f"--textfile {directory!r} is not a directory")
+    if info.st_mode & stat.S_IWOTH and not info.st_mode & stat.S_ISVTX:
+        raise ValueError(
+            f"--textfile {directory!r} is writable by every user and has no sticky bit: anyone could "
+            "replace the metrics there (chmod o-w or +t it, or choose another directory)"
+        )
 
 
 def write_textfile(directory: str, registry: Any) -> str:
-    """Write ``DIR/balloontop.prom`` atomically (for node_exporter's textfile collector)."""
+    """Write ``DIR/balloontop.prom`` atomically (for node_exporter's textfile collector).
+
+    Written by hand, not with ``prometheus_client.write_to_textfile`` (whose temporary file
+    has a predictable name and is opened following links): the temporary file has a random
+    name and is created ``O_CREAT | O_EXCL | O_NOFOLLOW`` relative to a descriptor of the
+    directory, so nothing planted there is followed or overwritten; it is then renamed over
+    the file (``rename`` replaces a link planted at that name, never its target).
+    """
     import os
+    import secrets
 
-    from prometheus_client import write_to_textfile
-
-    path = os.path.join(directory, TEXTFILE_NAME)
-    write_to_textfile(path, registry)
-    return path
+    data = metrics_text(registry)
+    dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        temp = f".{TEXTFILE_NAME}.{secrets.token_hex(8)}.tmp"
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644,
+                     dir_fd=dir_fd)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        except BaseException:
+            os.close(fd)
+            os.unlink(temp, dir_fd=dir_fd)
+            raise
+        os.close(fd)
+        try:
+            os.rename(temp, TEXTFILE_NAME, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        except BaseException:
+            os.unlink(temp, dir_fd=dir_fd)
+            raise
+    finally:
+        os.close(dir_fd)
+    return os.path.join(directory, TEXTFILE_NAME)

@@ -260,6 +260,8 @@ class Event(NamedTuple):
     driver: str | None = None
     instance: str | None = None
     details: Mapping[str, Any] = EMPTY  # read-only: one shared empty mapping is safe
+    guest: str | None = None
+    """The guest it happened on, when the monitor watches several (``None``: the only one)."""
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": "event", "kind": self.kind, "time": self.time}
@@ -272,4 +274,6 @@ class Event(NamedTuple):
             out["instance"] = self.instance
         if self.details:
             out["details"] = dict(self.details)
+        if self.guest is not None:
+            out["guest"] = self.guest
         return out

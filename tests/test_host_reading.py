@@ -143,3 +143,22 @@ def test_recording_keeps_host_and_old_recordings_replay(tmp_path, real_host_read
     old_rec = read_recording(str(old))
     assert not old_rec.skipped and [s.host for s in old_rec.samples] == [None, None]
     assert old_rec.samples[0].balloon == plain.balloon
+
+
+def test_a_poisoned_host_block_is_bounded_and_shown_as_data():
+    from balloontop.host.text import host_lines
+
+    got = host_reading_from_json({
+        "source": "qmp", "time": 1.0, "address": "\x1b]0;owned\x07",
+        "stats": {"stat-\x1b[2J": 1 << 70, "stat-nan": float("nan")},
+        "notes": ["n" * 100_000], "movement": {"start": float("inf"), "end": 1, "to_kib": 1},
+        "memory_devices": [{"type": "virtio-mem", "size_kib": "\x1b[31m"}],
+    })
+    assert got is not None
+    assert set(got.stats.values()) == {None} and got.movement is None
+    assert len(got.notes[0]) == 4096
+    sample = dataclasses.replace(Sampler(ROOT, clock=lambda: 1795675990.25).sample(), host=got)
+    text = "\n".join(host_lines(sample))
+    assert "\x1b" not in text and "\x07" not in text
+    assert "\\x1b]0;owned\\x07" in text
+    assert host_reading_from_json({"source": "qmp", "time": float("nan")}) is None

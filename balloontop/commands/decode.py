@@ -48,7 +48,7 @@ def _parse_value(args: argparse.Namespace) -> tuple[tuple[int, ...], int | None]
             return parse_bit_list(args.bits), None
         return parse_any(args.value)
     except ValueError as exc:
-        raise UsageError(str(exc)) from None
+        raise UsageError(_message(exc, "--bits" if args.bits is not None else "features value")) from None
 
 
 def _device(args: argparse.Namespace) -> int | None:
@@ -60,7 +60,18 @@ def _device(args: argparse.Namespace) -> int | None:
     try:
         return parse_device(args.device)
     except ValueError as exc:
-        raise UsageError(str(exc)) from None
+        raise UsageError(_message(exc, "--device")) from None
+
+
+def _message(exc: ValueError, what: str) -> str:
+    """The error in one line for the user; Python's digit limit for ``int()`` (a number of
+    thousands of digits) is said plainly instead of naming an interpreter setting."""
+    from ..safetext import clean, shorten
+
+    text = str(exc)
+    if "int_max_str_digits" in text or "integer string conversion" in text:
+        return f"{what}: the number has too many digits to be a feature bit or a device id"
+    return clean(shorten(text, 300))
 
 
 def _bit_lines(decoded: list[Any]) -> list[str]:
@@ -78,6 +89,9 @@ def run(args: argparse.Namespace) -> int:
     from ..virtio.ids import device_type
 
     if args.all:
+        from ..safetext import safe_output
+
+        safe_output(sys.stdout)  # an ASCII terminal gets escapes, not UnicodeEncodeError
         return _run_all(args)
     if args.value is None and args.bits is None:
         if not sys.stdout.isatty():
@@ -92,6 +106,9 @@ def run(args: argparse.Namespace) -> int:
         devices = read_virtio_devices(Root(root), [])
         FeatureDecoderApp(devices, root=root, device=args.device).run()
         return 0
+    from ..safetext import safe_output
+
+    safe_output(sys.stdout)  # an ASCII terminal gets escapes, not UnicodeEncodeError
     bits, width = _parse_value(args)
     device_id = _device(args)
     decoded = decode_bits(bits, device_id)

@@ -74,9 +74,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             sample = source.sample()
         finally:
-            close = getattr(source, "close", None)
-            if callable(close):
-                close()  # the demo's temporary tree
+            source.close()  # the demo's temporary tree
         if sample is not None:
             sys.stdout.write(render_text(sample))
         return 0
@@ -108,9 +106,8 @@ def run(args: argparse.Namespace) -> int:
         )
         code = app.run()
     finally:
-        close = getattr(source, "close", None)
-        if callable(close):
-            close()  # the demo removes its temporary tree
+        if source is not None:
+            source.close()  # the demo removes its temporary tree
         if recorder is not None:
             recorder.close()
     return int(code or app.return_code or 0)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
@@ -48,7 +47,9 @@ def run(args: argparse.Namespace) -> int:
     from ..kmsg.reports import parse_reports
     from ..oom import accounts, boot_time_of
     from ..rootfs import Root
+    from ..safetext import clean, safe_output
     from ..sampler import Sampler
+    from ..strictjson import dumps, warning
 
     root = Root(check_root(args.root))
     if args.log:
@@ -63,24 +64,28 @@ def run(args: argparse.Namespace) -> int:
     live_log = root.is_live and not args.log
     boot_time = boot_time_of(sample) if live_log else None
     found = accounts(parse_reports(records), sample, boot_time)
+    out = safe_output(sys.stdout)  # an ASCII terminal gets escapes, not UnicodeEncodeError
     if args.json:
-        json.dump([a.to_json() for a in found], sys.stdout, indent=1)
-        sys.stdout.write("\n")
+        replaced: list[str] = []
+        out.write(dumps([a.to_json() for a in found], replaced, indent=1) + "\n")
+        if replaced:
+            print(f"balloontop: warning: {warning(replaced)}", file=sys.stderr)
         return 0
     ooms = [a for a in found if a.report.kind == "oom"]
     others = [a for a in found if a.report.kind != "oom"]
-    out = sys.stdout
+    lines: list[str] = []
     if not ooms:
-        span = f" (uptime {records[-1].time_s:.0f} s)" if records and records[-1].time_s else ""
-        out.write(f"No OOM kill in the kernel log: {len(records)} records from {reader.source}"
-                  f"{span}.\n")
+        last = records[-1].time_s if records else None
+        span = f" (the log reaches {last:.0f} s after boot)" if last else ""
+        lines.append(f"No OOM kill in the kernel log: {len(records)} records from {reader.source}{span}.")
     for item in ooms:
-        out.write(item.text + "\n\n")
+        lines.append(item.text + "\n")
     if others:
-        out.write("Memory reports (show_mem) in the log:\n" if not ooms else
-                  "Other memory reports (show_mem) in the log:\n")
-        for item in others:
-            out.write(item.text + "\n")
+        lines.append("Memory reports (show_mem) in the log:" if not ooms else
+                     "Other memory reports (show_mem) in the log:")
+        lines.extend(item.text for item in others)
     if reader.skipped:
-        out.write(f"({reader.skipped} log lines that are not records were skipped)\n")
+        lines.append(f"({reader.skipped} log lines that are not records were skipped)")
+    # the log's text is the guest's: control characters are shown escaped, never sent raw
+    out.write(clean("\n".join(lines) + "\n", keep_newlines=True))
     return 0

@@ -9,7 +9,6 @@ episode it was in; the event list is the recorded one (markers included).
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import operator
 import sys
@@ -33,18 +32,17 @@ def register(subparsers: Any) -> None:
 
 def summarise(rec: Any) -> dict[str, Any]:
     """The report as a JSON-ready dict."""
-    from ..events import EventDetector
+    from ..monitor import detected_events
 
-    samples = rec.samples
+    # in time order: a clock step (or samples merged from two runs) can put them out of it
+    samples = sorted(rec.samples, key=lambda s: s.time)
+    events = sorted(rec.events, key=lambda e: e.time)
     sizes = [s.balloon.kib for s in samples if s.balloon.kib is not None]
-    detector = EventDetector()
-    episodes = []
-    for sample in samples:
-        episodes += [e for e in detector.feed(sample) if e.kind in ("inflate", "deflate")]
-    episodes += detector.close()
+    # the monitor pipeline's own detection: the episodes the monitor showed
+    episodes = detected_events(samples, keep=lambda e: e.kind in ("inflate", "deflate"))
     start = samples[0].time if samples else None
     end = samples[-1].time if samples else None
-    kinds = Counter(e.kind for e in rec.events)
+    kinds = Counter(e.kind for e in events)
     return {
         "file": rec.path,
         "header": rec.header,
@@ -59,8 +57,9 @@ def summarise(rec: Any) -> dict[str, Any]:
             "last": sizes[-1] if sizes else None,
         },
         "episodes": [e.to_json() for e in episodes],
-        "events": {"counts": dict(sorted(kinds.items())), "list": [e.to_json() for e in rec.events]},
+        "events": {"counts": dict(sorted(kinds.items())), "list": [e.to_json() for e in events]},
         "skipped": list(rec.skipped),
+        "skipped_count": getattr(rec, "skipped_count", len(rec.skipped)),
     }
 
 
@@ -208,6 +207,8 @@ def run(args: argparse.Namespace) -> int:
 
     from ..errors import BalloontopError, UsageError
     from ..recording import read_recording
+    from ..safetext import clean, safe_output
+    from ..strictjson import dumps, warning
 
     try:
         rec = read_recording(args.file)
@@ -215,41 +216,51 @@ def run(args: argparse.Namespace) -> int:
         raise BalloontopError(f"cannot read {args.file}: {exc.strerror or exc}") from exc
     if not rec.samples and rec.header is None:
         raise UsageError(f"{args.file} is not a balloontop recording")
+    skipped = getattr(rec, "skipped_count", len(rec.skipped))
+    if skipped:  # one line, however many: the details are in --json
+        first = f" (first: {clean(rec.skipped[0])})" if rec.skipped else ""
+        print(f"balloontop: {args.file}: {skipped} line(s) or part(s) skipped{first}", file=sys.stderr)
+    if not rec.samples and skipped:
+        raise UsageError(f"{args.file}: no valid sample")
+    rec.samples.sort(key=lambda s: s.time)  # the chart and the listing go in time order
+    rec.events.sort(key=lambda e: e.time)
     summary = summarise(rec)
+    out = safe_output(sys.stdout)  # an ASCII terminal gets escapes, not UnicodeEncodeError
     if args.json:
-        json.dump(summary, sys.stdout, indent=1)
-        sys.stdout.write("\n")
+        replaced: list[str] = []
+        out.write(dumps(summary, replaced, indent=1) + "\n")
+        if replaced:
+            print(f"balloontop: warning: {warning(replaced)}", file=sys.stderr)
         return 0
-    out = sys.stdout
     header = rec.header or {}
     b = summary["balloon_kib"]
-    out.write(f"recording {args.file}\n")
-    out.write(
+    lines = [f"recording {args.file}"]
+    lines.append(
         f"  host {header.get('host') or '-'}, kernel {header.get('kernel') or '-'},"
-        f" interval {header.get('interval', '-')} s, balloontop {header.get('balloontop', '-')}\n"
+        f" interval {header.get('interval', '-')} s, balloontop {header.get('balloontop', '-')}"
     )
     duration = summary["duration_s"]
-    out.write(
-        f"  {summary['samples']} samples over "
-        f"{'-' if duration is None else f'{duration:.1f} s'}\n"
-    )
-    out.write(
-        f"balloon: min {_mib(b['min'])}, max {_mib(b['max'])}, mean {_mib(b['mean'])},"
-        f" last {_mib(b['last'])}\n"
+    lines.append(f"  {summary['samples']} samples over {'-' if duration is None else f'{duration:.1f} s'}")
+    lines.append(
+        f"balloon: min {_mib(b['min'])}, max {_mib(b['max'])}, mean {_mib(b['mean'])}, last {_mib(b['last'])}"
     )
     start = summary["start"] or 0.0
-    out.write(f"episodes: {len(summary['episodes'])}\n")
+    lines.append(f"episodes: {len(summary['episodes'])}")
     for e in summary["episodes"]:
-        out.write(f"  {_clock(e['time'], start)}  {e['kind']:<8} {e['message']}\n")
+        lines.append(f"  {_clock(e['time'], start)}  {e['kind']:<8} {e['message']}")
     counts = summary["events"]["counts"]
     listed = ", ".join(f"{k} {n}" for k, n in counts.items()) or "none"
-    out.write(f"events: {listed}\n")
+    lines.append(f"events: {listed}")
     for e in rec.events[:MAX_EVENTS_SHOWN]:
-        out.write(f"  {_clock(e.time, start)}  {e.kind:<16} {e.message}\n")
+        lines.append(f"  {_clock(e.time, start)}  {e.kind:<16} {e.message}")
     if len(rec.events) > MAX_EVENTS_SHOWN:
-        out.write(f"  ... {len(rec.events) - MAX_EVENTS_SHOWN} more (--json lists all)\n")
-    for line in rec.skipped:
-        out.write(f"skipped: {line}\n")
+        lines.append(f"  ... {len(rec.events) - MAX_EVENTS_SHOWN} more (--json lists all)")
+    # everything above may hold the recording's text (host names, messages): no raw control bytes
+    out.write("\n".join(clean(line) for line in lines) + "\n")
+    encoding = (getattr(out, "encoding", None) or "").lower().replace("_", "-")
+    if encoding not in ("utf-8", "utf8"):
+        out.write("(chart left out: the terminal's encoding cannot show its braille characters)\n")
+        return 0
     size = shutil.get_terminal_size((100, 24))
     text = chart(rec, min(size.columns, 120), 15, color=out.isatty())
     if text:

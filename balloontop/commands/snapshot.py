@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import TYPE_CHECKING
 
@@ -31,18 +30,31 @@ def _register_host(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..cli import check_root
+    from ..safetext import clean, safe_output
     from ..sampler import Sampler
 
     sample = Sampler(check_root(args.root)).sample()
     sample = _with_host(args, sample)
+    out = safe_output(sys.stdout)  # an ASCII terminal gets escapes, not UnicodeEncodeError
     if args.json:
-        json.dump(sample.to_json(), sys.stdout, indent=1)
-        sys.stdout.write("\n")
+        out.write(json_document(sample.to_json()) + "\n")
     else:
         from ..report_text import render_text
 
-        sys.stdout.write(render_text(sample))
+        out.write(clean(render_text(sample), keep_newlines=True))  # guest text: no control bytes
     return 0
+
+
+def json_document(doc: dict) -> str:
+    """``doc`` as strict JSON; a value that is not finite is ``null`` and named in its warnings."""
+    from ..strictjson import dumps, warning
+
+    replaced: list[str] = []
+    text = dumps(doc, replaced, indent=1)
+    if replaced and isinstance(doc.get("warnings"), list):
+        doc = {**doc, "warnings": [*doc["warnings"], warning(replaced)]}
+        text = dumps(doc, None, indent=1)
+    return text
 
 
 def _with_host(args: argparse.Namespace, sample: Sample) -> Sample:

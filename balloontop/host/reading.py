@@ -13,6 +13,7 @@ at once, the last one when the second is over), so a move's duration is known to
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
@@ -80,16 +81,19 @@ class Movement(NamedTuple):
 def movement_from_json(obj: Any) -> Movement | None:
     if not isinstance(obj, dict):
         return None
+    to_kib, events = _int_or_none(obj.get("to_kib")), _int_or_none(obj.get("events", 0))
+    if to_kib is None or events is None:
+        return None
     try:
         return Movement(
-            start=float(obj["start"]),
-            end=float(obj["end"]),
-            from_kib=None if obj.get("from_kib") is None else int(obj["from_kib"]),
-            to_kib=int(obj["to_kib"]),
-            events=int(obj.get("events", 0)),
+            start=_time(obj.get("start")),
+            end=_time(obj.get("end")),
+            from_kib=_int_or_none(obj.get("from_kib")),
+            to_kib=to_kib,
+            events=events,
             in_progress=bool(obj.get("in_progress", False)),
         )
-    except (KeyError, TypeError, ValueError):
+    except ValueError:
         return None
 
 
@@ -251,14 +255,41 @@ def stats_are_stale(last_update: int | None, interval: int | None, now: float) -
     return last_update is None or now - last_update > 2 * interval
 
 
+MAX_INT = 1 << 64  # QEMU's counters are 64-bit
+MAX_TEXT = 4096  # a name, note or address in a recording
+MAX_ITEMS = 256  # statistics, notes or memory devices in one host block
+
+
 def _int_or_none(value: Any) -> int | None:
+    """A JSON integer within 64 bits, else None (a poisoned recording carries no huge values)."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int):
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and -MAX_INT < value < MAX_INT:
         return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
     return None
+
+
+def _time(value: Any) -> float:
+    """A finite time in seconds; ``ValueError`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError("not a finite time")
+    if not -1e12 < value < 1e12:
+        raise ValueError("time out of range")
+    return float(value)
+
+
+def _text(value: Any) -> str:
+    return str(value)[:MAX_TEXT]
+
+
+def _scalars(obj: dict[str, Any]) -> MappingProxyType[str, Any]:
+    """A memory device or hv status entry: short text keys, integers or short text values."""
+    out: dict[str, Any] = {}
+    for key, value in list(obj.items())[:MAX_ITEMS]:
+        out[_text(key)] = value if value is None or _int_or_none(value) is not None else _text(value)
+    return MappingProxyType(out)
 
 
 def host_reading_from_json(obj: Any) -> HostReading | None:
@@ -268,25 +299,25 @@ def host_reading_from_json(obj: Any) -> HostReading | None:
         return None
     stats = obj.get("stats") if isinstance(obj.get("stats"), dict) else {}
     hv = obj.get("hv_status")
+    devices = obj.get("memory_devices") if isinstance(obj.get("memory_devices"), list) else []
+    notes = obj.get("notes") if isinstance(obj.get("notes"), list) else []
     try:
         return HostReading(
-            address=str(obj.get("address", "")),
-            time=float(obj.get("time") or 0.0),
+            address=_text(obj.get("address", "")),
+            time=_time(obj.get("time") or 0.0),
             actual_kib=_int_or_none(obj.get("actual_kib")),
             ram_kib=_int_or_none(obj.get("ram_kib")),
-            stats=MappingProxyType({str(k): _int_or_none(v) for k, v in stats.items()}),
+            stats=MappingProxyType({_text(k): _int_or_none(v) for k, v in list(stats.items())[:MAX_ITEMS]}),
             last_update=_int_or_none(obj.get("last_update")),
             stats_interval=_int_or_none(obj.get("stats_interval")),
             stats_stale=bool(obj.get("stats_stale", False)),
             movement=movement_from_json(obj.get("movement")),
-            device=None if obj.get("device") is None else str(obj["device"]),
-            memory_devices=tuple(
-                MappingProxyType(dict(d)) for d in obj.get("memory_devices") or () if isinstance(d, dict)
-            ),
-            hv_status=MappingProxyType(dict(hv)) if isinstance(hv, dict) else None,
-            qemu=None if obj.get("qemu") is None else str(obj["qemu"]),
-            notes=tuple(str(n) for n in obj.get("notes") or ()),
-            error=None if obj.get("error") is None else str(obj["error"]),
+            device=None if obj.get("device") is None else _text(obj["device"]),
+            memory_devices=tuple(_scalars(d) for d in devices[:MAX_ITEMS] if isinstance(d, dict)),
+            hv_status=_scalars(hv) if isinstance(hv, dict) else None,
+            qemu=None if obj.get("qemu") is None else _text(obj["qemu"]),
+            notes=tuple(_text(n) for n in notes[:MAX_ITEMS]),
+            error=None if obj.get("error") is None else _text(obj["error"]),
         )
     except (TypeError, ValueError):
         return None

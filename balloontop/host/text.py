@@ -9,6 +9,7 @@ import time
 from typing import NamedTuple
 
 from ..model import Sample
+from ..safetext import clean
 from ..units import format_duration, format_kib
 from .reading import HostReading, Movement
 
@@ -64,16 +65,21 @@ def movement_text(move: Movement) -> str:
             f"({move.events} BALLOON_CHANGE events, {state})")
 
 
+def _kib_text(value: object) -> str:
+    return format_kib(value) if isinstance(value, int) and not isinstance(value, bool) else clean(str(value))
+
+
 def host_lines(sample: Sample) -> list[str]:
     """The ``host (QMP ...)`` block of the text report; [] without a host reading."""
     host = sample.host
     if host is None:
         return []
-    where = ", ".join(x for x in (f"QMP {host.address}", f"QEMU {host.qemu}" if host.qemu else "",
-                                   host.device or "") if x)
+    # every string here may come from a recording or from QEMU: shown, never interpreted
+    where = clean(", ".join(x for x in (f"QMP {host.address}", f"QEMU {host.qemu}" if host.qemu else "",
+                                         host.device or "") if x))
     lines = ["", f"host ({where}):"]
     if host.error:
-        lines.append(f"  ! {host.error}")
+        lines.append(f"  ! {clean(host.error)}")
     cmp = compare(sample, host)
     if cmp.host_actual_kib is not None:
         lines.append(
@@ -100,11 +106,11 @@ def host_lines(sample: Sample) -> list[str]:
         width = max(len(name) for name in host.stats)
         for name, value in host.stats.items():
             mark = "  (stale)" if host.stats_stale and value is not None else ""
-            lines.append(f"    {name:<{width}}  {stat_text(name, value)}{mark}")
+            lines.append(f"    {clean(name):<{width}}  {stat_text(name, value)}{mark}")
     if host.hv_status:
-        lines.append("  hv-balloon: " + ", ".join(f"{k} {format_kib(v)}" for k, v in host.hv_status.items()))
+        lines.append("  hv-balloon: " + ", ".join(f"{clean(k)} {_kib_text(v)}" for k, v in host.hv_status.items()))
     for device in host.memory_devices:
-        sizes = ", ".join(f"{k[:-4]} {format_kib(v)}" for k, v in device.items() if k.endswith("_kib"))
-        lines.append(f"  memory device {device.get('type')} {device.get('id') or ''}: {sizes}".rstrip())
-    lines.extend(f"  note: {note}" for note in host.notes)
+        sizes = ", ".join(f"{clean(k[:-4])} {_kib_text(v)}" for k, v in device.items() if k.endswith("_kib"))
+        lines.append(clean(f"  memory device {device.get('type')} {device.get('id') or ''}: {sizes}".rstrip()))
+    lines.extend(f"  note: {clean(note)}" for note in host.notes)
     return lines

@@ -19,6 +19,7 @@ from __future__ import annotations
 import errno
 import os
 import select
+import stat
 
 from ..rootfs import Root
 from .records import Record, parse_kmsg_record, parse_log
@@ -29,8 +30,18 @@ MAX_RECORDS_PER_CALL = 100_000  # the ring buffer holds far fewer; a safety stop
 
 
 def _open_kmsg(path: str) -> int:
-    """The one place the reader opens the live device (tests inject errors here)."""
-    return os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    """The one place the reader opens the live device (tests inject errors here): without
+    blocking, and without making it a controlling terminal."""
+    return os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+
+
+def _is_char_device(fd: int) -> bool:
+    """``/dev/kmsg`` is a character device; anything else there is not the kernel log
+    (tests that feed records through a pipe replace this check with ``_open_kmsg``)."""
+    try:
+        return stat.S_ISCHR(os.fstat(fd).st_mode)
+    except OSError:
+        return False
 
 
 class KmsgReader:
@@ -112,6 +123,9 @@ class KmsgReader:
             except OSError as exc:
                 self._give_up(f"kernel log: cannot open {KMSG}: {exc.strerror or exc}")
                 return []
+            if not _is_char_device(self._fd):  # a FIFO or a file put there: not the log
+                self._give_up(f"kernel log: {KMSG} is not a character device: not read")
+                return []
             self._poll = select.poll()
             self._poll.register(self._fd, select.POLLIN)
         elif self._poll is not None:
@@ -165,6 +179,8 @@ class KmsgReader:
                 detail = error.detail if error is not None else "unreadable"
                 self.warnings.append(f"kernel log: {self.source}: {detail}")
             return []
+        if error is not None and error.reason == "cut" and self._file_count == 0:
+            self.warnings.append(f"kernel log: {self.source}: {error.detail}")
         result = parse_log(text)
         self.skipped = result.skipped
         records = list(result.records)

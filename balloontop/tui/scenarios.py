@@ -41,12 +41,17 @@ SCENARIOS = {
 class _Once:
     """Gives one sample, then ``None`` (the screen then stays as it is)."""
 
+    kind = "capture"
+
     def __init__(self, sample) -> None:
         self._sample = sample
 
     def sample(self):
         sample, self._sample = self._sample, None
         return sample
+
+    def close(self) -> None:
+        pass
 
 
 def _processes():

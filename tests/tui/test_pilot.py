@@ -288,17 +288,20 @@ def test_graph_at_rest_is_checked_every_rest_period_not_every_tick():
         app = build_app("618-nodeflate-0512M")
         async with app.run_test(size=(120, 40)) as pilot:
             await _ready(pilot, app)
-            await pilot.press("space")  # paused: the test drives _graph itself
+            await pilot.press("space")  # paused: the test drives the graph itself
             sample = app.last_sample
             app.detector = type(app.detector)()  # no episode open: at rest
-            app.rate = 0.0
-            app._graph(sample, app._graph_size, 60, True)  # drawn: checked now
-            checked = app._graph_checked_at
-            frame, _ = app._graph(replace(sample, time=sample.time + GRAPH_REST_S / 2), app._graph_size, 60, False)
-            assert frame is None and app._graph_checked_at == checked  # at rest: not even looked at
-            frame, _ = app._graph(replace(sample, time=sample.time + GRAPH_REST_S), app._graph_size, 60, False)
-            assert app._graph_checked_at == sample.time + GRAPH_REST_S  # due: the picture is checked
-            app.rate = 12.8  # moving: checked on every tick
-            app._graph(replace(sample, time=sample.time + GRAPH_REST_S + 1), app._graph_size, 60, False)
-            assert app._graph_checked_at == sample.time + GRAPH_REST_S + 1
+            poller = app.poller
+            rate = [0.0]
+            app.monitor.history.rate_mib_s = lambda name="balloon_kib": rate[0]
+            size = poller.graph_size
+            poller.graph(sample, size, 60, True)  # drawn: checked now
+            checked = poller.graph_checked_at
+            frame, _ = poller.graph(replace(sample, time=sample.time + GRAPH_REST_S / 2), size, 60, False)
+            assert frame is None and poller.graph_checked_at == checked  # at rest: not even looked at
+            frame, _ = poller.graph(replace(sample, time=sample.time + GRAPH_REST_S), size, 60, False)
+            assert poller.graph_checked_at == sample.time + GRAPH_REST_S  # due: the picture is checked
+            rate[0] = 12.8  # moving: checked on every tick
+            poller.graph(replace(sample, time=sample.time + GRAPH_REST_S + 1), size, 60, False)
+            assert poller.graph_checked_at == sample.time + GRAPH_REST_S + 1
     run(go())

@@ -1,0 +1,67 @@
+"""Several guests at once (``balloontop.fleet``): one tick for all, a silent guest never
+holds the others back, events name their guest, one recording for all."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from balloontop.fleet import Fleet, Guest
+from balloontop.monitor import Monitor
+from balloontop.recording import Recorder, read_recording
+
+from .test_monitor import Steps
+
+
+class Silent(Steps):
+    """A guest whose reading hangs until released (a guest that stopped answering)."""
+
+    def __init__(self) -> None:
+        super().__init__("virtio-6.1-deflate", ["0512M"], repeat=5)
+        self.release = threading.Event()
+
+    def sample(self):  # type: ignore[no-untyped-def]
+        self.release.wait(10)
+        return super().sample()
+
+
+def test_a_silent_guest_does_not_hold_the_others_back() -> None:
+    silent = Silent()
+    fleet = Fleet([Guest("db1", Monitor(Steps("virtio-6.18-nodeflate", ["1024M"]), guest="db1")),
+                   Guest("vm7", Monitor(silent, guest="vm7"), state=lambda: "connected")])
+    first = fleet.tick(0.5)
+    assert [(t.guest.name, t.result is not None) for t in first] == [("db1", True), ("vm7", False)]
+    assert first[0].result is not None and first[0].result.sample is not None
+    assert first[0].result.sample.balloon.kib == 0  # the real 6.18 capture at 1024 MiB: nothing ballooned
+    assert first[1].state == "connected"
+    silent.release.set()
+    second = fleet.tick(5.0)
+    late = second[1].result
+    assert late is not None and late.sample is not None and late.sample.balloon.kib == 524288
+    fleet.close()
+
+
+def test_events_name_their_guest_and_share_one_recording(tmp_path: Path) -> None:
+    path = tmp_path / "fleet.jsonl"
+    recorder = Recorder(str(path), 10.0)
+    fleet = Fleet([
+        Guest(name, Monitor(Steps("virtio-6.18-nodeflate", ["1024M", "0512M"], repeat=2),
+                            recorder=recorder, guest=name))
+        for name in ("db1", "vm7")])
+    for _ in range(4):
+        fleet.tick(5.0)
+    closing = fleet.close()
+    recorder.close()
+    assert sorted((e.guest, e.kind, e.kib) for e in closing) == [("db1", "inflate", 524288),
+                                                                ("vm7", "inflate", 524288)]
+    rec = read_recording(str(path))
+    assert len(rec.samples) == 8
+    assert sorted(e.guest for e in rec.events) == ["db1", "vm7"]
+
+
+def test_a_fleet_of_one_ticks_inline() -> None:
+    fleet = Fleet([Guest("", Monitor(Steps("virtio-6.1-deflate", ["0512M"])))])
+    (tick,) = fleet.tick(0.0)  # no wait, no thread: the result is there
+    assert tick.result is not None and tick.result.sample is not None
+    assert tick.result.sample.balloon.kib == 524288
+    assert fleet._pool is None
