@@ -108,7 +108,7 @@ def test_stats_interval_is_written_only_when_asked():
 
 
 def test_busy_socket_names_itself(qmp_socket):
-    with HostReader(qmp_socket, connect_timeout=0.5) as reader:
+    with HostReader(qmp_socket, connect_timeout=0.5, retry_s=0) as reader:
         holder = QMPClient(qmp_socket).open()  # QMP's one client
         try:
             t0 = time.monotonic()
@@ -123,6 +123,19 @@ def test_busy_socket_names_itself(qmp_socket):
         # once the other client is gone, the same reader connects again
         time.sleep(0.2)
         assert reader.read().actual_kib == MEM_MIB * 1024
+
+
+def test_a_busy_socket_is_not_tried_again_at_every_tick(qmp_socket):
+    holder = QMPClient(qmp_socket).open()
+    try:
+        with HostReader(qmp_socket, connect_timeout=0.5, retry_s=30) as reader:
+            first = reader.read()
+            t0 = time.monotonic()
+            second = reader.read()
+            assert time.monotonic() - t0 < 0.3  # the error repeated, not a second 0.5 s wait
+    finally:
+        holder.close()
+    assert "is busy" in first.error and second.error == first.error
 
 
 def test_gone_socket():
@@ -292,3 +305,50 @@ def test_not_json_and_late_answers():
     with pytest.raises(QMPError) as err:
         client.execute("query-balloon")
     assert err.value.kind == "protocol" and "\x1b" not in str(err.value)
+
+
+def test_record_and_export_carry_the_host(qmp_socket, tmp_path):
+    pytest.importorskip("prometheus_client")
+    from balloontop.recording import read_recording
+
+    rec = tmp_path / "rec.jsonl"
+    out = subprocess.run([sys.executable, "-m", "balloontop", "record", str(rec), "--root", str(ROOT),
+                          "--interval", "0.2", "--duration", "0.5", "--qmp", qmp_socket],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    samples = read_recording(str(rec)).samples
+    assert samples and all(s.host is not None and s.host.actual_kib == MEM_MIB * 1024 for s in samples)
+    assert all(s.host.device == "/machine/peripheral/odd-bal_7" for s in samples)
+
+    out = subprocess.run([sys.executable, "-m", "balloontop", "export", "--root", str(ROOT),
+                          "--textfile", str(tmp_path), "--qmp", qmp_socket],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    from prometheus_client.parser import text_string_to_metric_families
+
+    metrics = (tmp_path / "balloontop.prom").read_text()
+    got = {(s.name, tuple(sorted(s.labels.items()))): s.value
+           for family in text_string_to_metric_families(metrics) for s in family.samples}
+    guest = samples[0].system.hostname or ""  # the capture has no host name
+    assert got[("balloontop_host_actual_bytes", (("guest", guest),))] == MEM_MIB << 20
+    assert "balloontop_host_guest_stat" not in metrics  # a paused guest supplied no statistics
+
+
+def test_host_source_through_the_monitor_pipeline(qmp_socket):
+    from balloontop.host.source import HostSource
+    from balloontop.monitor import Monitor
+    from balloontop.sampler import Sampler
+
+    inner = Sampler(str(ROOT))
+    source = HostSource(inner, HostReader(qmp_socket))
+    assert source.kind == inner.kind
+    monitor = Monitor(source)
+    try:
+        first, second = monitor.tick(), monitor.tick()
+    finally:
+        monitor.close()
+    for result in (first, second):
+        assert result.error is None and result.sample is not None
+        assert result.sample.host.actual_kib == MEM_MIB * 1024
+        assert result.sample.balloon.kib == 524288  # the guest's side untouched
+    assert not source.reader.client.connected  # closing the monitor let the socket go

@@ -13,6 +13,7 @@ import dataclasses
 
 from ..errors import UsageError
 from ..model import Sample
+from ..sources import SampleSource
 from .qmp import QMPError, parse_address
 from .reader import HostReader
 
@@ -59,6 +60,16 @@ def host_reader(args: argparse.Namespace) -> HostReader | None:
     except QMPError as exc:
         raise UsageError(str(exc)) from None
     return HostReader(address, stats_interval=interval)
+
+
+def wrap_source(args: argparse.Namespace, source: SampleSource) -> SampleSource:
+    """``source`` with the host's reading on every sample when ``--qmp`` is given."""
+    reader = host_reader(args)
+    if reader is None:
+        return source
+    from .source import HostSource
+
+    return HostSource(source, reader)
 
 
 def with_host(sample: Sample, reader: HostReader | None) -> Sample:

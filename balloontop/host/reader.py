@@ -18,7 +18,8 @@ Read only by default. Each ``read()``:
 
 Failures never raise: a reading carries ``error`` (the socket is gone or busy, the connection
 broke: the next ``read()`` reconnects) or ``notes`` (a command this QEMU lacks). Each read is
-bounded by ``budget`` seconds in all (default 4 s) and each command by ``command_timeout``.
+bounded by ``budget`` seconds in all (default 4 s) and each command by ``command_timeout``;
+after a failed connection the next ``retry_s`` seconds (default 5) repeat its error at once.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class HostReader:
         connect_timeout: float = 2.0,
         command_timeout: float = 2.0,
         budget: float = 4.0,
+        retry_s: float = 5.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.address = address
@@ -72,6 +74,11 @@ class HostReader:
         self._device_note: str | None = None
         self._missing: dict[str, str] = {}
         self._interval_set = False
+        self.retry_s = retry_s
+        """After a failed connection, reads within this many seconds repeat its error
+        without trying (a busy socket costs ``connect_timeout`` per try)."""
+        self._retry_at: float | None = None
+        self._last_error: str | None = None
 
     # -- life cycle ----------------------------------------------------------------------
     def close(self) -> None:
@@ -84,7 +91,15 @@ class HostReader:
         self.close()
 
     def _connect(self) -> None:
-        self.client.open()
+        now = time.monotonic()
+        if self._retry_at is not None and now < self._retry_at and self._last_error:
+            raise QMPError(self._last_error, "retry")
+        try:
+            self.client.open()
+        except QMPError as exc:
+            self._retry_at, self._last_error = now + self.retry_s, str(exc)
+            raise
+        self._retry_at = self._last_error = None
         self._device, self._device_note = None, None
         self._missing = {}
         self._interval_set = False
