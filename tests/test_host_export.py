@@ -9,7 +9,8 @@ import json
 import pytest
 
 from balloontop.host.reading import host_reading_from_json
-from balloontop.host.text import compare, host_lines
+from balloontop.host.reading import Lag
+from balloontop.host.text import compare, host_lines, pane_lines, stat_pairs
 from balloontop.recording import sample_from_json
 from balloontop.report_text import render_text
 from tests.conftest import FIXTURES
@@ -48,8 +49,8 @@ def test_text_report_shows_the_host(sample):
     assert "  actual 768.0 MiB of 1.0 GiB RAM   guest MemTotal 961.2 MiB   difference -193.2 MiB" in lines
     assert ("  balloon 256.0 MiB (host: RAM − actual)   guest 256.0 MiB (meminfo:Balloon)   "
             "difference 0 KiB") in lines
-    assert "    stat-total-memory      961.2 MiB (1007861760 bytes)" in lines
-    assert "    stat-major-faults      3278" in lines
+    assert ("    stat-total-memory      961.2 MiB (1007861760 bytes)        guest now 961.2 MiB") in lines
+    assert "    stat-major-faults      3278                                guest now 3278" in lines
     assert any(line.startswith("  last move: inflate of 256.0 MiB to actual 768.0 MiB in 1.0 s") for line in lines)
     assert not any("stale" in line.lower() for line in lines)  # 1.9 s old, polling every 2 s
 
@@ -58,7 +59,7 @@ def test_stale_statistics_are_marked(sample):
     old = sample.host._replace(stats_stale=True)
     lines = host_lines(dataclasses.replace(sample, host=old))
     assert any("STALE: older than two polling intervals" in line for line in lines)
-    assert "    stat-swap-in           0 KiB (0 bytes)  (stale)" in lines
+    assert "    stat-swap-in           0 KiB (0 bytes)  (stale)            guest now 0 KiB" in lines
 
 
 def test_metrics(sample):
@@ -90,3 +91,23 @@ def test_no_host_no_host_metrics(sample):
     text = generate_latest(make_registry(BalloonCollector(lambda: plain))).decode()
     assert "balloontop_host_" not in text
     assert plain.to_json()["host"] is None
+
+
+def test_stat_pairs_put_the_guests_own_figure_beside_the_hosts(sample):
+    pairs = {p.name: p for p in stat_pairs(sample)}
+    assert set(pairs) == set(sample.host.stats)
+    total = pairs["stat-total-memory"]
+    assert (total.host, total.guest, total.unit, total.stale) == (1007861760, 1007861760, "bytes", False)
+    vmstat = sample.vmstat
+    faults = pairs["stat-minor-faults"]
+    assert faults.unit == "count" and faults.guest == vmstat["pgfault"]
+    assert faults.host <= faults.guest  # QEMU's copy is from its last poll, the guest counted on
+
+
+def test_pane_lines(sample):
+    lines = pane_lines(sample, Lag(1.5, 56 * 1024))
+    assert lines[0] == f"host (QMP {sample.host.address}, QEMU 7.2.22)"
+    assert "  balloon    256.0 MiB   guest 256.0 MiB   diff 0 KiB" in lines
+    assert "  guest lag  1.5 s behind the host, at most 56.0 MiB apart" in lines
+    assert lines[-1].startswith("  stats      every 2 s, last ") and "STALE" not in lines[-1]
+    assert pane_lines(dataclasses.replace(sample, host=None)) == []
