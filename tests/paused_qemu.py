@@ -33,32 +33,37 @@ def qemu_or_skip() -> str:
     return qemu
 
 
-def free_tcp_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def paused_qemu(device: str = "virtio-balloon-pci,id=odd-bal_7", *, tcp: bool = False,
                 extra: tuple[str, ...] = ()) -> Iterator[str]:
     """Start QEMU (``-S``) with ``-device DEVICE``; yields the QMP address (a UNIX socket
-    path, or ``tcp:127.0.0.1:PORT``). Only the process started here is ever signalled."""
+    path, or ``tcp:127.0.0.1:PORT``). Only the process started here is ever signalled.
+
+    The listening socket is made here and handed to QEMU (``-chardev socket,fd=N``): it
+    listens before QEMU starts, so no test can connect in the moment between QEMU's
+    ``bind`` and its ``listen`` (``ECONNREFUSED`` on a loaded machine)."""
     qemu = qemu_or_skip()
     tmp = tempfile.mkdtemp(prefix="bt-qmp-")
-    path = os.path.join(tmp, "qmp.sock")
     if tcp:
-        port = free_tcp_port()
-        address, qmp = f"tcp:127.0.0.1:{port}", f"tcp:127.0.0.1:{port},server=on,wait=off"
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.bind(("127.0.0.1", 0))
+        address = f"tcp:127.0.0.1:{listener.getsockname()[1]}"
     else:
-        address, qmp = path, f"unix:{path},server=on,wait=off"
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        address = os.path.join(tmp, "qmp.sock")
+        listener.bind(address)
+    listener.listen(8)
+    fd = listener.fileno()
     argv = [qemu, "-machine", "q35", "-accel", "tcg", "-nodefaults", "-display", "none",
-            "-m", str(MEM_MIB), "-S", "-qmp", qmp, *extra]
+            "-m", str(MEM_MIB), "-S", "-chardev", f"socket,id=bt-qmp,fd={fd},server=on,wait=off",
+            "-mon", "chardev=bt-qmp,mode=control", *extra]
     if device:
         argv += ["-device", device]
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            pass_fds=[fd])
+    listener.close()
     try:
-        _wait_listening(proc, address, path)
+        _wait_greeting(proc, address)
         yield address
     finally:
         proc.terminate()
@@ -70,20 +75,14 @@ def paused_qemu(device: str = "virtio-balloon-pci,id=odd-bal_7", *, tcp: bool = 
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _wait_listening(proc: subprocess.Popen, address: str, path: str, timeout: float = 20.0) -> None:
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        if proc.poll() is not None:
-            out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
-            raise RuntimeError(f"qemu exited ({proc.returncode}): {out}")
-        if address.startswith("tcp:"):
-            port = int(address.rsplit(":", 1)[1])
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    # that connection was QMP's one client: wait until QEMU has let it go
-                    time.sleep(0.3)
-                    return
-        elif os.path.exists(path):
-            return
-        time.sleep(0.05)
-    raise RuntimeError("qemu's QMP socket did not appear")
+def _wait_greeting(proc: subprocess.Popen, address: str, timeout: float = 30.0) -> None:
+    """Wait until QEMU has greeted one client (it is up), then let that client go."""
+    from balloontop.host.qmp import QMPClient, QMPError
+
+    try:
+        QMPClient(address, connect_timeout=timeout).open().close()
+    except QMPError as exc:
+        proc.kill()
+        out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+        raise RuntimeError(f"qemu's QMP socket did not answer: {exc}: {out}") from None
+    time.sleep(0.1)  # QEMU notices that client's hang-up before it greets the next one

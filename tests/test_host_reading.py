@@ -162,3 +162,62 @@ def test_a_poisoned_host_block_is_bounded_and_shown_as_data():
     assert "\x1b" not in text and "\x07" not in text
     assert "\\x1b]0;owned\\x07" in text
     assert host_reading_from_json({"source": "qmp", "time": float("nan")}) is None
+
+
+class _ListSource:
+    """Guest samples from the real 6.1 captures, stepped through (kind "capture")."""
+
+    kind = "capture"
+
+    def __init__(self, samples):
+        self.samples = list(samples)
+
+    def sample(self):
+        return self.samples.pop(0) if self.samples else None
+
+    def close(self):
+        pass
+
+
+class _ScriptedReader:
+    """A HostReader's tracker fed with the BALLOON_CHANGE times of a move; read() returns
+    what the tracker says (the QMP side is tested against a real QEMU in test_host_qmp)."""
+
+    def __init__(self, events):
+        self.tracker = MovementTracker()
+        self.events = list(events)
+        self.now = 0.0
+
+    def read(self):
+        while self.events and self.events[0][0] <= self.now:
+            self.tracker.event(*self.events.pop(0))
+        return HostReading(address="scripted", time=self.now, actual_kib=None, ram_kib=1024 * MIB,
+                           movement=self.tracker.current(self.now))
+
+    def close(self):
+        pass
+
+
+def test_host_source_measures_the_guests_lag():
+    from balloontop.host.source import HostSource
+
+    steps = [CAPTURES / "virtio-6.1-deflate" / s for s in ("1024M", "0768M", "0768M", "0768M")]
+    samples = [Sampler(step, clock=lambda t=t: 100.0 + t).sample() for t, step in enumerate(steps)]
+    assert [s.balloon.kib for s in samples] == [0, 262144, 262144, 262144]
+    reader = _ScriptedReader([(100.2, 1000 * MIB), (100.6, 900 * MIB), (101.6, 768 * MIB)])
+    reader.tracker.poll(99.0, 1024 * MIB)
+    source = HostSource(_ListSource(samples), reader)
+    got = []
+    for t in (100.0, 101.0, 102.0, 103.0):
+        reader.now = t
+        got.append(source.sample().host)
+    assert got[0].movement is None and got[0].lag is None  # no BALLOON_CHANGE yet
+    assert got[1].movement.events == 2 and got[1].movement.in_progress
+    last = got[-1]
+    assert last.movement.to_kib == 768 * MIB and last.movement.from_kib == 1024 * MIB
+    # the guest's figure (derived, 6.1: tolerance one batch) showed 256 MiB at 101.0,
+    # before the host's throttled last event at 101.6
+    assert last.lag.seconds == -0.6
+    assert last.lag.max_gap_kib == 256 * MIB - (1024 * MIB - 900 * MIB)  # at 101.0: host 124 MiB, guest 256
+    assert last.to_json()["lag"] == {"seconds": -0.6, "max_gap_kib": 135168}
+    assert host_reading_from_json(last.to_json()) == last

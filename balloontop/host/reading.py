@@ -216,6 +216,9 @@ class HostReading(NamedTuple):
     notes: tuple[str, ...] = ()
     error: str | None = None
     """Why the host could not be read (one line); the guest's view carries on."""
+    lag: Lag | None = None
+    """How far the guest's own figure trailed ``actual`` over the movement (``HostSource``
+    sets it: it sees both sides)."""
 
     @property
     def balloon_kib(self) -> int | None:
@@ -243,6 +246,7 @@ class HostReading(NamedTuple):
             "hv_status": dict(self.hv_status) if self.hv_status is not None else None,
             "notes": list(self.notes),
             "error": self.error,
+            "lag": None if self.lag is None else {"seconds": self.lag.seconds, "max_gap_kib": self.lag.max_gap_kib},
         }
 
 
@@ -292,6 +296,17 @@ def _scalars(obj: dict[str, Any]) -> MappingProxyType[str, Any]:
     return MappingProxyType(out)
 
 
+def _lag(obj: Any) -> Lag | None:
+    if not isinstance(obj, dict):
+        return None
+    seconds = obj.get("seconds")
+    try:
+        seconds = None if seconds is None else _time(seconds)
+    except ValueError:
+        seconds = None
+    return Lag(seconds, _int_or_none(obj.get("max_gap_kib")))
+
+
 def host_reading_from_json(obj: Any) -> HostReading | None:
     """The ``HostReading`` a ``host`` block describes; None for null or anything malformed
     (a recording's host block never stops its replay)."""
@@ -318,6 +333,7 @@ def host_reading_from_json(obj: Any) -> HostReading | None:
             qemu=None if obj.get("qemu") is None else _text(obj["qemu"]),
             notes=tuple(_text(n) for n in notes[:MAX_ITEMS]),
             error=None if obj.get("error") is None else _text(obj["error"]),
+            lag=_lag(obj.get("lag")),
         )
     except (TypeError, ValueError):
         return None

@@ -117,6 +117,8 @@ def host_lines(sample: Sample) -> list[str]:
         )
     if host.movement is not None:
         lines.append(f"  last move: {movement_text(host.movement)}")
+    if host.lag is not None:
+        lines.append(f"  guest's figure: {lag_text(host.lag)}")
     if host.stats:
         if host.last_update is None:
             when = "never updated"
@@ -169,6 +171,7 @@ def pane_lines(sample: Sample, lag: Lag | None = None) -> list[str]:
                      f"   diff {format_kib(cmp.balloon_difference_kib)}")
     if host.movement is not None:
         lines.append(f"  last move  {movement_text(host.movement)}")
+    lag = lag if lag is not None else host.lag
     if lag is not None:
         lines.append(f"  guest lag  {lag_text(lag)}")
     if host.stats_interval == 0:
