@@ -10,25 +10,28 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+from typing import TYPE_CHECKING
 
 from ..errors import UsageError
-from ..model import Sample
-from ..sources import SampleSource
-from .qmp import QMPError, parse_address
-from .reader import HostReader
+
+if TYPE_CHECKING:  # the reader and the socket code load only when --qmp is given
+    from ..model import Sample
+    from ..sources import SampleSource
+    from .reader import HostReader
 
 MAX_STATS_INTERVAL = 3600
 
 
-def add_qmp_options(parser: argparse.ArgumentParser) -> None:
+def add_qmp_options(parser: argparse.ArgumentParser, prefix: str = "") -> None:
+    """``prefix``: for the dests (``monitor_`` on the main parser, as its other options)."""
     group = parser.add_argument_group("the host's view (QEMU)")
     group.add_argument(
-        "--qmp", metavar="SOCKET", default=None,
+        "--qmp", dest=f"{prefix}qmp", metavar="SOCKET", default=None,
         help="also read the balloon from QEMU's QMP socket (a path, unix:PATH or tcp:HOST:PORT); "
              "QEMU serves one client per socket: give balloontop its own -qmp",
     )
     group.add_argument(
-        "--qmp-stats-interval", metavar="S", type=_seconds, default=None,
+        "--qmp-stats-interval", dest=f"{prefix}qmp_stats_interval", metavar="S", type=_seconds, default=None,
         help="set the balloon's guest-stats-polling-interval to S seconds (whole, 1-3600); "
              "without it balloontop only reads and statistics stay off unless already on",
     )
@@ -44,11 +47,14 @@ def _seconds(text: str) -> int:
     return value
 
 
-def host_reader(args: argparse.Namespace) -> HostReader | None:
+def host_reader(args: argparse.Namespace, prefix: str = "") -> HostReader | None:
     """The reader ``--qmp`` asks for (None without it); ``UsageError`` (exit 2) for a
     statistics interval without a socket or an address that is not one."""
-    address = getattr(args, "qmp", None)
-    interval = getattr(args, "qmp_stats_interval", None)
+    from .qmp import QMPError, parse_address
+    from .reader import HostReader
+
+    address = getattr(args, f"{prefix}qmp", None)
+    interval = getattr(args, f"{prefix}qmp_stats_interval", None)
     if address is None:
         if interval is not None:
             raise UsageError("--qmp-stats-interval needs --qmp SOCKET")
@@ -62,9 +68,9 @@ def host_reader(args: argparse.Namespace) -> HostReader | None:
     return HostReader(address, stats_interval=interval)
 
 
-def wrap_source(args: argparse.Namespace, source: SampleSource) -> SampleSource:
+def wrap_source(args: argparse.Namespace, source: SampleSource, prefix: str = "") -> SampleSource:
     """``source`` with the host's reading on every sample when ``--qmp`` is given."""
-    reader = host_reader(args)
+    reader = host_reader(args, prefix)
     if reader is None:
         return source
     from .source import HostSource

@@ -78,12 +78,14 @@ def stat_text(name: str, value: int | None, exact: bool = True) -> str:
     return str(value)
 
 
-def movement_text(move: Movement) -> str:
+def movement_text(move: Movement, short: bool = False) -> str:
     what = move.direction or "no change"
     size = format_kib(abs(move.delta_kib)) if move.delta_kib is not None else "an unknown size"
     rate = move.rate_kib_s
     rate_text = f", {format_kib(rate)}/s" if rate is not None else ""
     state = "under way" if move.in_progress else "ended " + time.strftime("%H:%M:%S", time.localtime(move.end))
+    if short:
+        return f"{what} {size} in {move.duration_s:.1f} s{rate_text}, {state}"
     return (f"{what} of {size} to actual {format_kib(move.to_kib)} in {move.duration_s:.1f} s{rate_text} "
             f"({move.events} BALLOON_CHANGE events, {state})")
 
@@ -170,7 +172,7 @@ def pane_lines(sample: Sample, lag: Lag | None = None) -> list[str]:
         lines.append(f"  balloon    {format_kib(cmp.host_balloon_kib)}   guest {format_kib(cmp.guest_balloon_kib)}"
                      f"   diff {format_kib(cmp.balloon_difference_kib)}")
     if host.movement is not None:
-        lines.append(f"  last move  {movement_text(host.movement)}")
+        lines.append(f"  last move  {movement_text(host.movement, short=True)}")
     lag = lag if lag is not None else host.lag
     if lag is not None:
         lines.append(f"  guest lag  {lag_text(lag)}")

@@ -220,19 +220,34 @@ def pane_content(sample: Sample, reading: DriverReading, prev: Sample | None,
             lines.append(f"  {escape(name):<{label + 5}}{value}")
     if (reading.driver == "virtio_balloon" and reading.features is not None
             and reading.features.has(STATS_VQ)):
-        lines.append("[b $primary]sent to the host (stats queue)[/] [$muted]QEMU key · virsh[/]")
+        columns = "QEMU key · guest · host got" if sample.host is not None and sample.host.stats else "QEMU key · virsh"
+        lines.append(f"[b $primary]sent to the host (stats queue)[/] [$muted]{columns}[/]")
         stats = host_stats(sample.meminfo, sample.vmstat, page, sample.system.kernel)
         olds = {}
         if prev is not None:
             olds = {h.spec.tag: h.value for h in host_stats(prev.meminfo, prev.vmstat, page,
                                                              prev.system.kernel)}
+        host = sample.host
         for h in stats:
             unit = h.spec.unit
             val = "unknown" if h.value is None else (
                 format_kib(h.value / 1024) if unit == "bytes" else fmt_count(h.value))
             moved = h.spec.tag in olds and olds[h.spec.tag] != h.value
+            if host is not None and host.stats:  # the host's copy beside the guest's own
+                got = host.stats.get(h.spec.qemu)
+                got_text = "-" if got is None else (
+                    format_kib(got / 1024) if unit == "bytes" else fmt_count(got))
+                stale = " [$warning]stale[/]" if host.stats_stale and got is not None else ""
+                lines.append(f"  {h.spec.qemu[5:]:<17}{_mark(f'{val:<11}', moved)} [$muted]host[/] {got_text}{stale}")
+                continue
             virsh = h.spec.virsh or "-"
             lines.append(f"  {h.spec.qemu[5:]:<17}[$muted]{virsh:<16}[/]{_mark(val, moved)}")
+    if reading.driver == "virtio_balloon" and sample.host is not None:
+        from ..host.text import pane_lines
+
+        host_lines = pane_lines(sample)
+        lines.append(f"[b $primary]{escape(host_lines[0])}[/]")
+        lines.extend(escape(line) for line in host_lines[1:])
     warnings = list(reading.warnings)
     for w in warnings:
         lines.append(f"[b $warning]! {escape(w)}[/]")
