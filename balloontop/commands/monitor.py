@@ -47,6 +47,8 @@ def _register_host(parser: argparse.ArgumentParser) -> None:
 
 def _host_source(args: argparse.Namespace, root: str, demo: str | None):
     """A ``Sampler`` over ``root`` with the host's reading, when ``--qmp`` is given."""
+    if getattr(args, "monitor_qmp", None) is None and getattr(args, "monitor_qmp_stats_interval", None) is None:
+        return None  # plain `balloontop`: nothing more to import
     from ..host.options import host_reader
 
     reader = host_reader(args, prefix="monitor_")

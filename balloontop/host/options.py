@@ -8,13 +8,15 @@ it hands each guest's socket to ``HostReader`` itself.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 from typing import TYPE_CHECKING
 
 from ..errors import UsageError
 
-if TYPE_CHECKING:  # the reader and the socket code load only when --qmp is given
+if TYPE_CHECKING:  # the reader and the socket code load only when --qmp is given, argparse
+    # only when there is a command line to parse (start-up time)
+    import argparse
+
     from ..model import Sample
     from ..sources import SampleSource
     from .reader import HostReader
@@ -38,6 +40,8 @@ def add_qmp_options(parser: argparse.ArgumentParser, prefix: str = "") -> None:
 
 
 def _seconds(text: str) -> int:
+    import argparse
+
     try:
         value = int(text)
     except ValueError:
