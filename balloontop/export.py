@@ -26,6 +26,8 @@ balloontop_memory_free_bytes                          gauge    (MemFree)
 balloontop_virtio_balloon_features_info               info     instance, bits, deflate_on_oom, ...
 balloontop_<driver>_<stat>[_<unit>]                   gauge    instance (each numeric driver stat)
 balloontop_sample_warnings                            gauge    (warnings in the last sample)
+balloontop_host_actual_bytes                          gauge    guest (with --qmp: QEMU's actual)
+balloontop_host_guest_stat                            gauge    guest, stat (QEMU's guest-stats)
 balloontop_scrape_errors_total                        counter  (scrapes whose sample failed)
 ====================================================  =======  ===============================
 """
@@ -261,6 +263,7 @@ def metric_families(sample: Sample | None, scrape_errors: int = 0) -> Iterator[A
         "balloontop_sample_warnings", "Warnings in the last sample (unreadable files, ...)",
         value=len(sample.warnings),
     )
+    yield from host_metric_families(sample)
     yield errors
 
 
@@ -288,6 +291,36 @@ def driver_stat_families(sample: Sample) -> Iterator[Any]:
                     name, f"{spec.meaning} ({reading.driver} {stat})", labels=["instance"])
             families[name].add_metric([reading.instance], value * factor)
     yield from families.values()
+
+
+def host_metric_families(sample: Sample, guest: str | None = None) -> Iterator[Any]:
+    """The host's view (``sample.host``, from ``--qmp``): QEMU's ``actual`` and the guest
+    statistics QEMU received, in its own ``stat-*`` names (values the guest did not supply
+    are left out). ``guest`` defaults to the guest's host name."""
+    host = sample.host
+    if host is None:
+        return
+    from prometheus_client.core import GaugeMetricFamily
+
+    label = guest if guest is not None else (sample.system.hostname or "")
+    if host.actual_kib is not None:
+        actual = GaugeMetricFamily(
+            "balloontop_host_actual_bytes",
+            "Guest memory minus the balloon as QEMU counts it (QMP query-balloon actual)",
+            labels=["guest"],
+        )
+        actual.add_metric([label], host.actual_kib * 1024)
+        yield actual
+    supplied = [(name, value) for name, value in host.stats.items() if value is not None]
+    if supplied:
+        stats = GaugeMetricFamily(
+            "balloontop_host_guest_stat",
+            "A statistic the guest sent to QEMU (QMP guest-stats; bytes for *-memory, swap and caches)",
+            labels=["guest", "stat"],
+        )
+        for name, value in supplied:
+            stats.add_metric([label, name], value)
+        yield stats
 
 
 def make_registry(collector: BalloonCollector) -> Any:

@@ -10,6 +10,7 @@ import math
 from typing import Any
 
 from .drivers import stat_spec
+from .host.reading import host_reading_from_json
 from .model import (
     BalloonTotal,
     DriverReading,
@@ -181,6 +182,7 @@ def sample_from_json(obj: dict[str, Any]) -> Sample:
         drivers=tuple(_driver(d) for d in obj.get("drivers") or ()),
         virtio_devices=tuple(_virtio(d) for d in obj.get("virtio_devices") or ()),
         warnings=_strings(obj.get("warnings"), "warnings"),
+        host=host_reading_from_json(obj.get("host")),  # absent before --qmp; malformed: None
     )
 
 

@@ -12,7 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+
+if TYPE_CHECKING:
+    from .host.reading import HostReading
 
 Accounting = Literal["total", "used"]
 """``total``: ballooned memory is removed from MemTotal (the design note's InflatedTotal);
@@ -192,6 +195,8 @@ class Sample:
     warnings: tuple[str, ...] = ()
     guest: Mapping[str, Any] | None = None
     """For a remote guest: ``{"name", "transport" ("via"|"ssh"), "target", "hostname"}``."""
+    host: HostReading | None = None
+    """The host's view of the same balloon (``--qmp``), or None without a host source."""
 
     def driver(self, driver: str, instance: str | None = None) -> DriverReading | None:
         """The first reading of ``driver`` (and ``instance``, when given)."""
@@ -214,6 +219,7 @@ class Sample:
             "drivers": [d.to_json() for d in self.drivers],
             "virtio_devices": [d.to_json() for d in self.virtio_devices],
             "warnings": list(self.warnings),
+            "host": self.host.to_json() if self.host is not None else None,
         }
 
 

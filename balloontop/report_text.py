@@ -67,4 +67,8 @@ def render_text(sample: Sample) -> str:
                 f"at {device.bus_address or '?':<14} {'|'.join(device.status_flags) or 'no status'}"
             )
     lines.extend(f"! {warning}" for warning in sample.warnings)
+    if sample.host is not None:
+        from .host.text import host_lines
+
+        lines.extend(host_lines(sample))
     return "\n".join(lines) + "\n"

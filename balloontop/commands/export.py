@@ -50,6 +50,14 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--textfile", default=None, metavar="DIR", help="write DIR/balloontop.prom instead of serving"
     )
+    _register_host(parser)
+
+
+def _register_host(parser: Any) -> None:
+    """``--qmp SOCKET [--qmp-stats-interval S]``: balloontop_host_* metrics from QEMU."""
+    from ..host.options import add_qmp_options
+
+    add_qmp_options(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -80,7 +88,9 @@ def run(args: argparse.Namespace) -> int:
     if args.textfile is not None and args.listen is not None:
         raise UsageError("--textfile and --listen exclude each other")
     root = check_root(args.root)
-    read = pipeline_reader(Sampler(root))
+    from ..host.options import wrap_source
+
+    read = pipeline_reader(wrap_source(args, Sampler(root)))
 
     stop = threading.Event()
 

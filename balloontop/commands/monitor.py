@@ -36,8 +36,36 @@ def register_top(parser: argparse.ArgumentParser) -> None:
                        metavar="SCENARIO", help="show a simulated balloon (no guest needed)")
     group.add_argument("--record", dest="monitor_record", default=None, metavar="FILE",
                        help="also record every sample and event to FILE (.gz: compressed)")
+    _register_host(parser)
     epilog = parser.epilog or ""
     parser.epilog = (epilog + "\n\n" if epilog else "") + PRECEDENCE_HELP
+
+
+def _register_host(parser: argparse.ArgumentParser) -> None:
+    """``--qmp SOCKET [--qmp-stats-interval S]``: the host's figures in the balloon's pane."""
+    from ..host.options import add_qmp_options
+
+    add_qmp_options(parser, prefix="monitor_")
+
+
+def _host_source(args: argparse.Namespace, root: str, demo: str | None):
+    """A ``Sampler`` over ``root`` with the host's reading, when ``--qmp`` is given."""
+    if getattr(args, "monitor_qmp", None) is None and getattr(args, "monitor_qmp_stats_interval", None) is None:
+        return None  # plain `balloontop`: nothing more to import
+    from ..host.options import host_reader
+
+    reader = host_reader(args, prefix="monitor_")
+    if reader is None:
+        return None
+    if demo:
+        from ..errors import UsageError
+
+        reader.close()
+        raise UsageError("--qmp reads a real QEMU machine: not with --demo")
+    from ..host.source import HostSource
+    from ..sampler import Sampler
+
+    return HostSource(Sampler(root), reader)
 
 
 def _demo_source(scenario: str, clock: Callable[[], float]) -> DemoSource:
@@ -70,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
         from ..report_text import render_text
         from ..sampler import Sampler
 
-        reader = _demo_source(demo, time.time) if demo else Sampler(root)
+        reader = _host_source(args, root, demo) or (_demo_source(demo, time.time) if demo else Sampler(root))
         try:
             sample = reader.sample()
         finally:
@@ -95,11 +123,12 @@ def run(args: argparse.Namespace) -> int:
             from ..errors import UsageError
 
             raise UsageError(f"--record {record}: {exc.strerror or exc}") from None
-    source = None
+    source = host = None
     try:
+        host = _host_source(args, root, demo)
         source = _demo_source(demo, time.time) if demo else None
         app = make_app(
-            root=root, interval=config.interval, theme=config.theme, source=source,
+            root=root, interval=config.interval, theme=config.theme, source=source or host,
             process_interval=config.process_interval, user_theme_dir=config_dir() / "themes",
             color=not config.no_color, recorder=recorder,
             source_label=f" · {source.title}" if source is not None else None,
@@ -108,6 +137,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if source is not None:
             source.close()  # the demo removes its temporary tree
+        if host is not None:
+            host.close()  # lets the QMP socket go (QEMU serves one client per socket)
         if recorder is not None:
             recorder.close()
     return int(code or app.return_code or 0)

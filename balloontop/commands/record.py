@@ -46,6 +46,20 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--duration", type=float, default=None, metavar="S", help="stop after S seconds"
     )
+    _register_host(parser)
+
+
+def _register_host(parser: argparse.ArgumentParser) -> None:
+    """``--qmp SOCKET [--qmp-stats-interval S]``: the host's view in every sample."""
+    from ..host.options import add_qmp_options
+
+    add_qmp_options(parser)
+
+
+def _with_host(args: argparse.Namespace, source: Any) -> Any:
+    from ..host.options import wrap_source
+
+    return wrap_source(args, source)
 
 
 def check_interval(interval: float) -> float:
@@ -81,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--duration must be >= 0 (got {args.duration:g})")
     root = check_root(args.root)
     check_new_recording(args.file, args.force)
-    sampler = Sampler(root)
+    sampler = _with_host(args, Sampler(root))
     try:
         recorder = Recorder(args.file, interval)
     except OSError as exc:

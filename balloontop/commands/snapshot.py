@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..model import Sample
 
 from ..guests import add_guest_arguments
 
@@ -19,6 +23,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="read this folder as the guest's / (default /; with --via/--ssh a folder on the guest)")
     parser.add_argument("--json", action="store_true", help="print the JSON document (schema 1)")
     add_guest_arguments(parser, several=False)
+    _register_host(parser)
+
+
+def _register_host(parser: argparse.ArgumentParser) -> None:
+    """``--qmp SOCKET [--qmp-stats-interval S]``: the host's view beside the guest's."""
+    from ..host.options import add_qmp_options
+
+    add_qmp_options(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
             source.close()
     else:
         sample = Sampler(check_root(args.root)).sample()
+    sample = _with_host(args, sample)
     out = safe_output(sys.stdout)  # an ASCII terminal gets escapes, not UnicodeEncodeError
     if args.json:
         out.write(json_document(sample.to_json()) + "\n")
@@ -58,3 +71,18 @@ def json_document(doc: dict) -> str:
         doc = {**doc, "warnings": [*doc["warnings"], warning(replaced)]}
         text = dumps(doc, None, indent=1)
     return text
+
+
+def _with_host(args: argparse.Namespace, sample: Sample) -> Sample:
+    """The sample with ``host`` read from ``--qmp`` (a failure is a line on stderr and the
+    reading's ``error``: the guest's view is printed all the same, exit 0)."""
+    from ..host.options import host_reader, with_host
+
+    reader = host_reader(args)
+    if reader is None:
+        return sample
+    with reader:
+        sample = with_host(sample, reader)
+    if sample.host is not None and sample.host.error:
+        sys.stderr.write(f"balloontop: {sample.host.error}\n")
+    return sample

@@ -239,6 +239,12 @@ def pane_content(sample: Sample, reading: DriverReading, prev: Sample | None,
     if (reading.driver == "virtio_balloon" and reading.features is not None
             and reading.features.has(BALLOON_F_STATS_VQ)):
         lines += _host_stats_lines(sample, prev, page, width)
+    if reading.driver == "virtio_balloon" and sample.host is not None:
+        from ..host.text import pane_lines
+
+        host_lines = pane_lines(sample)
+        lines.append(content("[b $primary]$head[/]", head=host_lines[0]))
+        lines.extend(content("$line", line=line) for line in host_lines[1:])
     warnings = list(reading.warnings)
     for w in warnings:
         lines.append(content("[b $warning]! $w[/]", w=w))
@@ -254,14 +260,24 @@ def _host_stats_lines(sample: Sample, prev: Sample | None, page: int, width: int
     if prev is not None:
         olds = {h.spec.tag: h.value for h in host_stats(prev.meminfo, prev.vmstat, page,
                                                          prev.system.kernel)}
-    with_virsh = width >= 46
-    lines: list[Row] = ["[b $primary]sent to the host[/] [$muted]"
-                        + ("(stats queue) QEMU key · virsh[/]" if with_virsh else "QEMU key[/]")]
+    host = sample.host if sample.host is not None and sample.host.stats else None
+    with_virsh = width >= 46 and host is None
+    columns = ("QEMU key · guest · host got" if host is not None else
+               "(stats queue) QEMU key · virsh" if with_virsh else "QEMU key")
+    lines: list[Row] = [f"[b $primary]sent to the host[/] [$muted]{columns}[/]"]
     for h in stats:
         unit = h.spec.unit
         val = "unknown" if h.value is None else (
             format_kib(h.value / KIB) if unit == "bytes" else fmt_count(h.value))
         moved = h.spec.tag in olds and olds[h.spec.tag] != h.value
+        if host is not None:  # the host's copy beside the guest's own
+            got = host.stats.get(h.spec.qemu)
+            got_text = "-" if got is None else (
+                format_kib(got / KIB) if unit == "bytes" else fmt_count(got))
+            stale = " [$warning]stale[/]" if host.stats_stale and got is not None else ""
+            value = f"[b $changed]{val:<11}[/]" if moved else f"{val:<11}"
+            lines.append(f"  {h.spec.qemu[5:]:<17}{value} [$muted]host[/] {got_text}{stale}")
+            continue
         virsh = f"[$muted]{(h.spec.virsh or '-'):<16}[/]" if with_virsh else ""
         value = f"[b $changed]{val}[/]" if moved else val
         lines.append(f"  {h.spec.qemu[5:]:<17}{virsh}{value}")
