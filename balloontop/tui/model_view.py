@@ -295,7 +295,7 @@ def no_balloon_lines(sample: Sample) -> list[Row]:
 
 
 EVENT_STYLES = {"oom_kill": "$error", "inflate": "$accent", "deflate": "$success",
-                "marker": "$primary"}
+                "marker": "$primary", "gap": "$error", "reconnect": "$success"}
 
 
 def event_line(event: Event) -> Content:
@@ -304,8 +304,43 @@ def event_line(event: Event) -> Content:
 
     stamp = time.strftime("%H:%M:%S", time.localtime(event.time))
     style = EVENT_STYLES.get(event.kind, "$warning")
+    if event.guest:  # several guests: whose it is comes first
+        return content(f"[$muted]{stamp}[/] [b]$guest[/] [b {style}]$kind[/] $message",
+                       guest=event.guest, kind=f"{event.kind:<9}", message=event.message)
     return content(f"[$muted]{stamp}[/] [b {style}]$kind[/] $message",
                    kind=f"{event.kind:<9}", message=event.message)
+
+
+def guest_title(label: str, title: Content | str) -> Content:
+    """A pane's title when several guests are watched: whose it is, then what."""
+    return content("[b]$label[/] · ", label=label) + title
+
+
+def guest_state_pane(label: str, state: str, why: str | None) -> PaneContent:
+    """The pane of a guest that gives no reading (yet): what its connection does and why."""
+    lines: list[Row] = [content("[b $warning]$state[/]", state=state or "no reading yet")]
+    if why:
+        lines.append(content("$why", why=why))
+    lines.append(content("[$muted]the other guests carry on; this one is tried again[/]"))
+    return PaneContent(guest_title(label, "not readable"), "", lines)
+
+
+def guest_row(label: str, state: str, sample: Sample | None, rate: float | None,
+              focused: bool, ascii_only: bool = False) -> Content:
+    """One guest's line in the summary when several are watched: its balloon first (the
+    figure a 60-column terminal must keep), then memory, rate and connection state."""
+    mark = (">" if ascii_only else "▶") if focused else " "
+    if sample is None:
+        return content(f"{mark} [b]$label[/] [$warning]$state[/]", label=label,
+                       state=state or "no reading yet")
+    balloon = "-" if sample.balloon.kib is None else format_kib(sample.balloon.kib)
+    how = "" if sample.balloon.kib is None else (" exact" if sample.balloon.exact else " approx")
+    total = format_kib(sample.system.mem_total_kib)
+    avail = format_kib(sample.system.mem_available_kib)
+    note = "" if state in ("", "connected") else " [$warning]$state[/]"
+    return content(f"{mark} [b]$label[/] balloon [b]{balloon}[/]{how} [$muted]· MemTotal[/] {total} "
+                   f"[$muted]· available[/] {avail} [$muted]·[/] {fmt_rate(rate)}{note}",
+                   label=label, state=state)
 
 
 def event_text(item: Event | str) -> Content:
