@@ -48,9 +48,9 @@ def run(args: argparse.Namespace) -> int:
             sample = source.read_once()
         finally:
             source.close()
+        sample = _with_host(args, sample, specs[0].qmp)
     else:
-        sample = Sampler(check_root(args.root)).sample()
-    sample = _with_host(args, sample)
+        sample = _with_host(args, Sampler(check_root(args.root)).sample(), args.qmp)
     out = safe_output(sys.stdout)  # an ASCII terminal gets escapes, not UnicodeEncodeError
     if args.json:
         out.write(json_document(sample.to_json()) + "\n")
@@ -73,12 +73,12 @@ def json_document(doc: dict) -> str:
     return text
 
 
-def _with_host(args: argparse.Namespace, sample: Sample) -> Sample:
-    """The sample with ``host`` read from ``--qmp`` (a failure is a line on stderr and the
-    reading's ``error``: the guest's view is printed all the same, exit 0)."""
+def _with_host(args: argparse.Namespace, sample: Sample, socket: str | None) -> Sample:
+    """The sample with ``host`` read from its ``--qmp`` socket (a failure is a line on stderr
+    and the reading's ``error``: the guest's view is printed all the same, exit 0)."""
     from ..host.options import host_reader, with_host
 
-    reader = host_reader(args)
+    reader = host_reader(argparse.Namespace(qmp=socket, qmp_stats_interval=args.qmp_stats_interval))
     if reader is None:
         return sample
     with reader:

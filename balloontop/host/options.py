@@ -28,7 +28,7 @@ def add_qmp_options(parser: argparse.ArgumentParser, prefix: str = "") -> None:
     """``prefix``: for the dests (``monitor_`` on the main parser, as its other options)."""
     group = parser.add_argument_group("the host's view (QEMU)")
     group.add_argument(
-        "--qmp", dest=f"{prefix}qmp", metavar="SOCKET", default=None,
+        "--qmp", dest=f"{prefix}qmp", metavar="SOCKET", default=None, action=_qmp_action(),
         help="also read the balloon from QEMU's QMP socket (a path, unix:PATH or tcp:HOST:PORT); "
              "QEMU serves one client per socket: give balloontop its own -qmp",
     )
@@ -37,6 +37,23 @@ def add_qmp_options(parser: argparse.ArgumentParser, prefix: str = "") -> None:
         help="set the balloon's guest-stats-polling-interval to S seconds (whole, 1-3600); "
              "without it balloontop only reads and statistics stay off unless already on",
     )
+
+
+def _qmp_action() -> type:
+    import argparse
+
+    class QmpAction(argparse.Action):
+        """``--qmp``: kept in its own dest (the local root's socket) and, in order, among the
+        guest options, so that each pairs with the ``--via``/``--ssh`` just before it."""
+
+        def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                     values: object, option_string: str | None = None) -> None:
+            setattr(namespace, self.dest, values)
+            entries = list(getattr(namespace, "remote", None) or [])
+            entries.append(("qmp", str(values)))
+            namespace.remote = entries
+
+    return QmpAction
 
 
 def _seconds(text: str) -> int:

@@ -125,6 +125,8 @@ class BalloonApp(MonitorAppMixin, App):
                                                         kernel_log_root=kernel_log_root))])
         self.focus = 0
         """The guest whose figures, graph and processes are shown (several guests)."""
+        self.fleet_view = guests is not None
+        """Guests given (remote ones): a row and a state for each, even for one."""
         self.replay = self.monitor.replay is not None
         """Over a ``ReplaySource``: events come from the recording, pause/step/seek act on it."""
         self.kernel_log_root = self.monitor.kernel_log_root

@@ -167,7 +167,7 @@ class Poller:
         self.polling = True
         self.last_poll_start = time.monotonic()
         try:
-            if self.fleet.single:
+            if self.fleet.single and not self.app.fleet_view:
                 return self.collect(self.monitor.tick(kernel_log=self.started.is_set()))
             # a slow guest never holds the others back: what it has not answered by then
             # lands with a later tick
