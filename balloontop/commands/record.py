@@ -17,8 +17,10 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
+from ..guests import add_guest_arguments
+
 if TYPE_CHECKING:
-    from ..monitor import Monitor
+    from ..fleet import Fleet
     from ..recording import Recorder
 
 MIN_INTERVAL = 0.2
@@ -46,6 +48,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--duration", type=float, default=None, metavar="S", help="stop after S seconds"
     )
+    add_guest_arguments(parser, several=True)
     _register_host(parser)
 
 
@@ -54,12 +57,6 @@ def _register_host(parser: argparse.ArgumentParser) -> None:
     from ..host.options import add_qmp_options
 
     add_qmp_options(parser)
-
-
-def _with_host(args: argparse.Namespace, source: Any) -> Any:
-    from ..host.options import wrap_source
-
-    return wrap_source(args, source)
 
 
 def check_interval(interval: float) -> float:
@@ -84,31 +81,35 @@ class _Stop(Exception):
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..rootfs import check_root
     from ..errors import BalloontopError, UsageError
+    from ..fleet import Fleet, Guest
     from ..monitor import Monitor, kernel_log_root_for
     from ..recording import Recorder
-    from ..sampler import Sampler
+    from ..targets import open_targets
 
     interval = check_interval(args.interval)
     if args.duration is not None and not args.duration >= 0:
         raise UsageError(f"--duration must be >= 0 (got {args.duration:g})")
-    root = check_root(args.root)
+    targets = open_targets(args, args.root, several=True)
     check_new_recording(args.file, args.force)
-    sampler = _with_host(args, Sampler(root))
     try:
         recorder = Recorder(args.file, interval)
     except OSError as exc:
         raise BalloontopError(f"cannot write {args.file}: {exc.strerror or exc}") from exc
-    # The same pipeline as the monitor: the same events (kernel log included) are recorded.
-    monitor = Monitor(sampler, recorder=recorder, kernel_log_root=kernel_log_root_for(sampler, root))
+    # The same pipeline as the monitor: the same events (kernel log included) are recorded;
+    # several guests share the file, each sample and event naming its guest.
+    several = len(targets) > 1
+    fleet = Fleet([Guest(t.name, Monitor(
+        t.source, recorder=recorder, guest=t.name if several else None,
+        kernel_log_root=kernel_log_root_for(t.source, args.root) if t.remote is None else None))
+        for t in targets])
     try:
-        return _record(args, interval, monitor, recorder)
+        return _record(args, interval, fleet, recorder)
     except OSError as exc:  # ENOSPC (/dev/full), EIO, ...: say which file
         raise BalloontopError(f"cannot write {args.file}: {exc.strerror or exc}") from exc
 
 
-def _record(args: argparse.Namespace, interval: float, monitor: Monitor, recorder: Recorder) -> int:
+def _record(args: argparse.Namespace, interval: float, fleet: Fleet, recorder: Recorder) -> int:
     from ..errors import BalloontopError
 
     progress = sys.stderr.isatty()
@@ -127,11 +128,12 @@ def _record(args: argparse.Namespace, interval: float, monitor: Monitor, recorde
     try:
         while not state["stop"]:
             state["busy"] = True
-            result = monitor.tick()
-            if monitor.record_failure is not None:
-                raise monitor.record_failure
-            if result.error is not None:
-                raise BalloontopError(f"reading failed: {result.error}")
+            for part in fleet.tick(interval * 0.8):
+                failure = part.guest.monitor.record_failure
+                if failure is not None:
+                    raise failure
+                if part.result is not None and part.result.error is not None:
+                    raise BalloontopError(f"reading failed: {part.result.error}")
             if progress:
                 _progress(recorder)
             state["busy"] = False
@@ -151,7 +153,7 @@ def _record(args: argparse.Namespace, interval: float, monitor: Monitor, recorde
     finally:
         state["busy"] = True  # a late signal must not interrupt the closing lines
         try:
-            monitor.close()  # the open episode's event, recorded
+            fleet.close()  # the open episodes' events, recorded; connections closed
         finally:
             try:
                 recorder.close()
