@@ -497,25 +497,36 @@ class BalloonApp(MonitorAppMixin, App):
         for key, widget in existing.items():
             if key not in wanted:
                 widget.remove()
-        for key, content in result.panes:
-            pane = existing.get(key)
+        present = {k: w for k, w in existing.items() if k in wanted}
+        for index, (key, content) in enumerate(result.panes):
+            pane = present.get(key)
             if isinstance(pane, DriverPane):
                 pane.lines.set_lines(content.lines)
                 if pane.title_text != content.title:
                     pane.title_text = content.title
                     pane.border_title = content.title
+                continue
+            pane = DriverPane(key, content.title, content.lines, classes="pane")
+            # in the order given (a guest answering late goes before the ones after it)
+            later = next((present[k] for k in wanted[index + 1:] if k in present), None)
+            if later is not None:
+                container.mount(pane, before=later)
             else:
-                pane = DriverPane(key, content.title, content.lines, classes="pane")
-                pane.border_subtitle = str(len(container.children) + 1)
                 container.mount(pane)
+            present[key] = pane
         if result.no_balloon is not None:
             none = existing.get("none")
             if isinstance(none, NoBalloonPane):
                 none.lines.set_lines(result.no_balloon)
             else:
                 container.mount(NoBalloonPane(result.no_balloon, classes="pane"))
+        for number, pane in enumerate(self.panes(), 1):
+            if pane.border_subtitle != str(number):
+                pane.border_subtitle = str(number)  # 1-9 focus the pane of that number
         if self.focused is None and self.screen is self.screen_stack[0]:
-            panes = self.panes()
+            # the shown guest's first pane (several guests: not one that came first)
+            mine = f"{self.focus}:" if self.fleet_view else ""
+            panes = [p for p in self.panes() if str(getattr(p, "key", "")).startswith(mine)]
             if panes:
                 panes[0].focus()
 
