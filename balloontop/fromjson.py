@@ -7,6 +7,7 @@ one line instead of carrying a poisoned value into sums, charts and JSON output.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from .drivers import stat_spec
@@ -150,6 +151,14 @@ def _virtio(obj: dict[str, Any]) -> VirtioDevice:
     )
 
 
+def _guest(value: Any) -> Mapping[str, Any] | None:
+    """A remote guest's ``{"name", "transport", "target", "hostname"}`` (strings or null)."""
+    if not isinstance(value, dict):
+        return None
+    keys = ("name", "transport", "target", "hostname")
+    return frozen_map({k: _opt_str(value.get(k), f"guest.{k}") for k in keys})
+
+
 def sample_from_json(obj: dict[str, Any]) -> Sample:
     """The ``Sample`` that ``sample.to_json()`` (or a recording's sample line) describes.
 
@@ -183,6 +192,7 @@ def sample_from_json(obj: dict[str, Any]) -> Sample:
         virtio_devices=tuple(_virtio(d) for d in obj.get("virtio_devices") or ()),
         warnings=_strings(obj.get("warnings"), "warnings"),
         host=host_reading_from_json(obj.get("host")),  # absent before --qmp; malformed: None
+        guest=_guest(obj.get("guest")),
     )
 
 

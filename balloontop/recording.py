@@ -447,14 +447,19 @@ class ReplaySource:
         recording: Recording | str,
         speed: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        guest: str | None = None,
     ) -> None:
         if isinstance(recording, str):
             recording = read_recording(recording)
         if speed <= 0:
             raise ValueError("speed must be > 0")
         self.recording = recording
-        self.samples = sorted(recording.samples, key=lambda s: s.time)
-        self.events = sorted(recording.events, key=lambda e: e.time)
+        self.guest = guest
+        """Play only this guest's samples and events (a recording of several guests)."""
+        samples = [s for s in recording.samples if guest is None or guest_label(s) == guest]
+        events = [e for e in recording.events if guest is None or e.guest in (None, guest)]
+        self.samples = sorted(samples, key=lambda s: s.time)
+        self.events = sorted(events, key=lambda e: e.time)
         self._clock = clock
         self._speed = float(speed)
         self._next = 0  # index of the next sample to deliver
@@ -578,6 +583,25 @@ class ReplaySource:
 
     def close(self) -> None:
         """Nothing to release; here so every source can be closed alike."""
+
+
+def guest_label(sample: Sample) -> str | None:
+    """The guest a recorded sample came from, as its events name it (``None``: the only one)."""
+    guest = sample.guest
+    if not guest:
+        return None
+    name = guest.get("name") or guest.get("target")
+    return str(name) if name else None
+
+
+def guests_of(recording: Recording) -> list[str]:
+    """The guests a recording holds samples of, in the order they first appear."""
+    seen: dict[str, None] = {}
+    for sample in recording.samples:
+        label = guest_label(sample)
+        if label is not None:
+            seen.setdefault(label, None)
+    return list(seen)
 
 
 def _count_upto(times: list[float], t: float) -> int:

@@ -65,3 +65,38 @@ def test_a_fleet_of_one_ticks_inline() -> None:
     assert tick.result is not None and tick.result.sample is not None
     assert tick.result.sample.balloon.kib == 524288
     assert fleet._pool is None
+
+
+def test_a_recording_of_two_guests_replays_and_reports_each(tmp_path: Path) -> None:
+    """Two guests read through a real ``sh`` (the 6.1 capture with 512 MiB ballooned and the
+    6.18 one left with 768 MiB, 256 MiB ballooned) into one recording: each sample names its guest, replay picks one, report sums
+    up each."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    from balloontop.recording import ReplaySource, guests_of
+
+    from .conftest import CAPTURES
+
+    if shutil.which("sh") is None:  # pragma: no cover - every POSIX system has one
+        return
+    path = tmp_path / "two.jsonl"
+    common = ["--interval", "0.3", "--duration", "0.9"]
+    for root, guest in ((CAPTURES / "virtio-6.1-deflate" / "0512M", "sh"),
+                        (CAPTURES / "virtio-6.18-nodeflate" / "0768M", "exec sh")):
+        part = tmp_path / f"{guest.replace(' ', '-')}.jsonl"
+        subprocess.run([sys.executable, "-m", "balloontop", "record", str(part), "--via", guest,
+                        "--root", str(root), *common], check=True, timeout=60)
+        with path.open("a") as out:  # one file, as the monitor writes it (header once)
+            lines = part.read_text().splitlines()
+            out.write("\n".join(lines if guest == "sh" else lines[1:]) + "\n")
+    rec = read_recording(str(path))
+    assert guests_of(rec) == ["sh", "exec sh"]
+    assert {s.balloon.kib for s in ReplaySource(rec, guest="exec sh").samples} == {262144}
+    report = subprocess.run([sys.executable, "-m", "balloontop", "report", str(path), "--json"],
+                            capture_output=True, text=True, check=True, timeout=60)
+    guests = json.loads(report.stdout)["guests"]
+    assert guests["sh"]["balloon_kib"]["max"] == 524288
+    assert guests["exec sh"]["balloon_kib"]["max"] == 262144

@@ -24,11 +24,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--speed", type=float, default=1.0, metavar="X", help="replay X times faster (default 1)"
     )
+    parser.add_argument("--guest", default=None, metavar="NAME",
+                        help="a recording of several guests: the guest to replay (default the first)")
 
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import BalloontopError, UsageError
-    from ..recording import ReplaySource, read_recording
+    from ..recording import ReplaySource, guests_of, read_recording
 
     if not args.speed > 0:
         raise UsageError(f"--speed must be > 0 (got {args.speed:g})")
@@ -42,7 +44,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"balloontop: {args.file}: skipped {line}", file=sys.stderr)
     from ..tui.app import make_app
 
-    source = ReplaySource(rec, speed=args.speed)
+    guests = guests_of(rec)
+    guest = _which_guest(args.guest, guests, args.file)
+    source = ReplaySource(rec, speed=args.speed, guest=guest)
     interval = max((rec.interval or 1.0) / args.speed, 0.05)
     header = rec.header or {}
     app = make_app(
@@ -50,10 +54,26 @@ def run(args: argparse.Namespace) -> int:
         interval=interval,
         process_source=None,
         hostname=header.get("host") or None,
-        source_label=f" · replay {os.path.basename(args.file)} ×{args.speed:g}",
+        source_label=f" · replay {os.path.basename(args.file)} ×{args.speed:g}"
+                     + (f" · guest {guest}" if guest else ""),
     )
     try:
         app.run()
     finally:
         source.close()
     return 0
+
+
+def _which_guest(wanted: str | None, guests: list[str], path: str) -> str | None:
+    """The guest to replay: ``--guest``, else the first of several (said on stderr)."""
+    from ..errors import UsageError
+
+    if wanted is not None:
+        if wanted not in guests:
+            known = ", ".join(guests) or "none (a recording of one machine)"
+            raise UsageError(f"--guest {wanted!r}: {path} holds no such guest (it holds: {known})")
+        return wanted
+    if len(guests) > 1:
+        print(f"balloontop: {path} holds {len(guests)} guests ({', '.join(guests)}); replaying "
+              f"{guests[0]} (--guest NAME for another)", file=sys.stderr)
+    return guests[0] if guests else None

@@ -30,35 +30,57 @@ def register(subparsers: Any) -> None:
 
 
 def summarise(rec: Any) -> dict[str, Any]:
-    """The report as a JSON-ready dict."""
-    from ..monitor import detected_events
+    """The report as a JSON-ready dict. A recording of several guests is summed up per guest
+    (``guests``: each one's balloon figures; episodes name their guest); ``balloon_kib`` is then
+    that of the first guest."""
+    from ..recording import guest_label
 
     # in time order: a clock step (or samples merged from two runs) can put them out of it
     samples = sorted(rec.samples, key=lambda s: s.time)
     events = sorted(rec.events, key=lambda e: e.time)
-    sizes = [s.balloon.kib for s in samples if s.balloon.kib is not None]
-    # the monitor pipeline's own detection: the episodes the monitor showed
-    episodes = detected_events(samples, keep=lambda e: e.kind in ("inflate", "deflate"))
+    groups: dict[str | None, list[Any]] = {}
+    for sample in samples:
+        groups.setdefault(guest_label(sample), []).append(sample)
+    per_guest = {label: _guest_summary(label, group) for label, group in groups.items()}
+    first = next(iter(per_guest.values()), _guest_summary(None, []))
+    episodes = sorted((e for g in per_guest.values() for e in g["episodes"]), key=lambda e: e["time"])
     start = samples[0].time if samples else None
     end = samples[-1].time if samples else None
     kinds = Counter(e.kind for e in events)
-    return {
+    out = {
         "file": rec.path,
         "header": rec.header,
         "samples": len(samples),
         "start": start,
         "end": end,
         "duration_s": (end - start) if start is not None and end is not None else None,
+        "balloon_kib": first["balloon_kib"],
+        "episodes": episodes,
+        "events": {"counts": dict(sorted(kinds.items())), "list": [e.to_json() for e in events]},
+        "skipped": list(rec.skipped),
+        "skipped_count": getattr(rec, "skipped_count", len(rec.skipped)),
+    }
+    if any(label is not None for label in per_guest):
+        out["guests"] = {str(label): {k: v for k, v in g.items() if k != "episodes"}
+                         for label, g in per_guest.items()}
+    return out
+
+
+def _guest_summary(label: str | None, samples: list[Any]) -> dict[str, Any]:
+    """One guest's samples summed up: count, balloon figures, episodes (the monitor's own)."""
+    from ..monitor import detected_events
+
+    sizes = [s.balloon.kib for s in samples if s.balloon.kib is not None]
+    episodes = detected_events(samples, keep=lambda e: e.kind in ("inflate", "deflate"))
+    return {
+        "samples": len(samples),
         "balloon_kib": {
             "min": min(sizes) if sizes else None,
             "max": max(sizes) if sizes else None,
             "mean": round(sum(sizes) / len(sizes), 1) if sizes else None,
             "last": sizes[-1] if sizes else None,
         },
-        "episodes": [e.to_json() for e in episodes],
-        "events": {"counts": dict(sorted(kinds.items())), "list": [e.to_json() for e in events]},
-        "skipped": list(rec.skipped),
-        "skipped_count": getattr(rec, "skipped_count", len(rec.skipped)),
+        "episodes": [(e._replace(guest=label) if label else e).to_json() for e in episodes],
     }
 
 
@@ -78,10 +100,14 @@ def chart(rec: Any, width: int, height: int, color: bool, thin: bool = True) -> 
     from ..plot import PLOTEXT_LOCK, canvas_bins, memory_axis, new_figure, nice_step, place_ticks, tick_label
     from ..plot import thin as thin_points
 
-    samples = [s for s in rec.samples if s.balloon.kib is not None]
+    from ..recording import guest_label
+
+    samples = sorted((s for s in rec.samples if s.balloon.kib is not None), key=lambda s: s.time)
     if len(samples) < 2:
         return ""
     start = samples[0].time
+    first = guest_label(samples[0])
+    samples = [s for s in samples if guest_label(s) == first]  # several guests: the first one's
     xs = [s.time - start for s in samples]
     ys = [s.balloon.kib / 1024 for s in samples]
     width, height = max(width, 30), max(height, 8)
@@ -99,7 +125,7 @@ def chart(rec: Any, width: int, height: int, color: bool, thin: bool = True) -> 
             # the line's marker (two a character for "hd", plotext's default on unix)
             xs, ys = thin_points(xs, ys, xlo, xhi, canvas_bins(width, axis.labels))
         fig.plot_size(width, height)
-        fig.title("balloon over time (s)")
+        fig.title("balloon over time (s)" if first is None else f"{first}: balloon over time (s)")
         fig.plot(xs, ys)  # joins consecutive samples: a step in the balloon shows as a vertical line
         fig.xlim(xlo, xhi)
         fig.ylim(axis.lo, axis.hi)
@@ -151,8 +177,10 @@ def run(args: argparse.Namespace) -> int:
     )
     duration = summary["duration_s"]
     lines.append(f"  {summary['samples']} samples over {'-' if duration is None else f'{duration:.1f} s'}")
-    mib = {key: format_mib(b[key], "-", 1) for key in ("min", "max", "mean", "last")}
-    lines.append(f"balloon: min {mib['min']}, max {mib['max']}, mean {mib['mean']}, last {mib['last']}")
+    for name, figures in (summary.get("guests") or {None: {"balloon_kib": b}}).items():
+        mib = {key: format_mib(figures["balloon_kib"][key], "-", 1) for key in ("min", "max", "mean", "last")}
+        whose = "balloon" if name is None else f"guest {name}: balloon"
+        lines.append(f"{whose}: min {mib['min']}, max {mib['max']}, mean {mib['mean']}, last {mib['last']}")
     start = summary["start"] or 0.0
     lines.append(f"episodes: {len(summary['episodes'])}")
     for e in summary["episodes"]:
