@@ -34,6 +34,7 @@ from .sources import ConnectionEvents, SampleSource
 
 if TYPE_CHECKING:
     from .kmsg import KernelLog
+    from .kmsg.reader import LogReader
     from .kmsg.inference import DeflateOnOomDetector
     from .recording import Recorder, ReplaySource
 
@@ -70,6 +71,7 @@ class Monitor:
         kernel_log_root: str | None = None,
         detect: bool = True,
         guest: str | None = None,
+        kernel_log_reader: Callable[[], LogReader] | None = None,
     ) -> None:
         self.source = source
         self.guest = guest
@@ -77,6 +79,8 @@ class Monitor:
         self.recorder = recorder
         self.kernel_log_root = kernel_log_root
         """Read this root's kernel log (``/dev/kmsg``); ``None``: none."""
+        self.kernel_log_reader = kernel_log_reader
+        """Makes the reader of a kernel log that is not a root's (a remote guest's dmesg)."""
         self.detect = detect
         """Detect events from the samples (off: the source's own events, e.g. a replay)."""
         self.history = History()
@@ -93,6 +97,11 @@ class Monitor:
         """The tick and a marker may both write; a fleet shares one lock for one recording."""
         self._seek_to: float | None = None
         self._step = False
+
+    @property
+    def reads_kernel_log(self) -> bool:
+        """A kernel log is read for this source (a root's, or a remote guest's)."""
+        return self.kernel_log_root is not None or self.kernel_log_reader is not None
 
     @property
     def replay(self) -> ReplaySource | None:
@@ -181,12 +190,13 @@ class Monitor:
         backlog, self._kernel_backlog = self._kernel_backlog, []
         for earlier in backlog:
             out.extend(self._kernel_events(earlier, True))
-        if self.kernel_log_root is not None:
+        if self.reads_kernel_log:
             if self.kernel_log is None:
                 from .kmsg import KernelLog
                 from .oom import boot_time_of
 
-                self.kernel_log = KernelLog(self.kernel_log_root,
+                reader = self.kernel_log_reader() if self.kernel_log_reader is not None else None
+                self.kernel_log = KernelLog(self.kernel_log_root or "/", reader=reader,
                                             boot_time=boot_time_of(sample, now=sample.time))
             out.extend(self.kernel_log.poll())
         if self.oom_inference is None:

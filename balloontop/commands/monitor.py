@@ -147,6 +147,7 @@ def _guests(targets: list[Target], recorder: Recorder | None) -> list[Guest] | N
         return None
     from ..fleet import Guest
     from ..monitor import Monitor
+    from ..remote.kernel_log import RemoteKernelLog
 
     several = len(targets) > 1
     guests = []
@@ -155,7 +156,8 @@ def _guests(targets: list[Target], recorder: Recorder | None) -> list[Guest] | N
         assert remote is not None
         guests.append(Guest(
             target.name,
-            Monitor(target.source, recorder=recorder, guest=target.name if several else None),
+            Monitor(target.source, recorder=recorder, guest=target.name if several else None,
+                    kernel_log_reader=lambda r=remote: RemoteKernelLog(r)),
             state=lambda r=remote: r.state, label=lambda r=remote: r.name,
             processes=remote.processes, last_error=lambda r=remote: r.last_error))
     return guests

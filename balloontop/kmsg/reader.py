@@ -21,6 +21,8 @@ import os
 import select
 import stat
 
+from typing import Protocol
+
 from ..rootfs import Root
 from ..tree import FileTree
 from .records import Record, parse_kmsg_record, parse_log
@@ -198,6 +200,20 @@ class KmsgReader:
         self.close()
 
 
+class LogReader(Protocol):
+    """What ``KernelLog`` reads records through."""
+
+    warnings: list[str]
+    skipped: int
+
+    @property
+    def source(self) -> str: ...
+
+    def read_new(self) -> list[Record]: ...
+
+    def close(self) -> None: ...
+
+
 class KernelLog:
     """The monitor's kernel log: retained records for a view, and new events on each poll.
 
@@ -209,10 +225,13 @@ class KernelLog:
     """
 
     def __init__(self, root: str | Root = "/", path: str | None = None, keep: int = 5000,
-                 boot_time: float | None = None, settle_s: float = 5.0) -> None:
+                 boot_time: float | None = None, settle_s: float = 5.0,
+                 reader: LogReader | None = None) -> None:
         from collections import deque
 
-        self.reader = KmsgReader(root, path)
+        self.reader: LogReader = reader if reader is not None else KmsgReader(root, path)
+        """Where records come from: ``/dev/kmsg`` or a recorded file (``KmsgReader``), or a
+        remote guest's ``dmesg`` (``remote.kernel_log.RemoteKernelLog``)."""
         self.records: deque[Record] = deque(maxlen=keep)
         """The latest ``keep`` records, oldest first (for a kernel-log view)."""
         self.reports: list = []

@@ -129,7 +129,6 @@ class BalloonApp(MonitorAppMixin, App):
         """Guests given (remote ones): a row and a state for each, even for one."""
         self.replay = self.monitor.replay is not None
         """Over a ``ReplaySource``: events come from the recording, pause/step/seek act on it."""
-        self.kernel_log_root = self.monitor.kernel_log_root
         self.journal = EventJournal()
         self.notes: list[Content] = []
         """Lines of the event pane that are not events (``monitor started``)."""
@@ -678,7 +677,7 @@ class BalloonApp(MonitorAppMixin, App):
         kernel_log = self.monitor.kernel_log
         if self.replay:
             note = "a replay holds the recorded events, not the kernel log"
-        elif self.kernel_log_root is None:
+        elif not self.monitor.reads_kernel_log:
             note = "no kernel log for this source"
         elif kernel_log is None:
             note = "the kernel log is read with the first sample"

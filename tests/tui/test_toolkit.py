@@ -230,7 +230,7 @@ def test_replay_pause_step_seek_and_recorded_events(tmp_path):
         source = ReplaySource(str(path), speed=1.0, clock=wall)
         app = make_app(source=source, interval=1.0, process_source=None, hostname="rec-host",
                        clock=FakeClock(), source_label=" · replay steps.jsonl", ascii_only=False)
-        assert app.replay and app.kernel_log_root is None
+        assert app.replay and not app.monitor.reads_kernel_log
         async with app.run_test(size=(120, 40)) as pilot:
             await _ready(pilot, app)
             title = app.query_one("#title").markup_text
@@ -302,7 +302,7 @@ def test_demo_source_in_monitor_header_and_close():
         try:
             app = make_app(source=demo, clock=clock, process_source=None,
                            source_label=f" · {demo.title}", ascii_only=False)
-            assert app.kernel_log_root is None
+            assert not app.monitor.reads_kernel_log
             async with app.run_test(size=(120, 40)) as pilot:
                 await _ready(pilot, app)
                 assert demo.title in app.query_one("#title").markup_text
