@@ -241,7 +241,7 @@ def test_bad_stdin_is_refused_in_one_line(argv: list[str], stdin: str, message: 
     assert message in line and "Traceback" not in result.stderr
 
 
-def test_unreadable_stdin_is_exit_1(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unreadable_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     class Unreadable:
         def isatty(self) -> bool:
             return False
@@ -252,6 +252,11 @@ def test_unreadable_stdin_is_exit_1(monkeypatch: pytest.MonkeyPatch, capsys: pyt
     monkeypatch.setattr(sys, "stdin", Unreadable())
     assert main(["decode", "-"]) == 1
     assert capsys.readouterr().err == "balloontop: cannot read the value from stdin: Input/output error\n"
+    # no value given: stdin was only tried, so the answer is that a value is missing
+    assert main(["decode"]) == 2
+    assert capsys.readouterr().err == (
+        "balloontop: give a features value, --bits LIST or --all (see balloontop decode --help)\n"
+    )
 
 
 # --- 4. replay --speed ---------------------------------------------------------------------

@@ -73,7 +73,8 @@ def _reads_stdin(args: argparse.Namespace) -> bool:
 
 def value_from_stdin(explicit: bool) -> str:
     """The one line piped to stdin (a features file's content), at most ``STDIN_LIMIT``
-    bytes; ``UsageError`` when there is none, more than one, or too much."""
+    bytes; ``UsageError`` when there is none, more than one, or too much; a stdin that
+    cannot be read is an error (exit 1) only when ``-`` asked for it (``explicit``)."""
     from ..errors import BalloontopError, UsageError
 
     stream = sys.stdin
@@ -82,6 +83,8 @@ def value_from_stdin(explicit: bool) -> str:
     try:
         data = getattr(stream, "buffer", stream).read(STDIN_LIMIT + 1)
     except OSError as exc:
+        if not explicit:  # stdin was only a guess at where the value is: none was given
+            raise UsageError(NO_VALUE) from None
         raise BalloontopError(f"cannot read the value from stdin: {exc.strerror or exc}") from None
     if isinstance(data, str):
         data = data.encode("utf-8", "replace")
