@@ -2,7 +2,8 @@
 
 ``balloontop`` alone opens the live monitor; subcommands (``snapshot``, ``decode``, ...)
 live in ``balloontop.commands``, one module each. Every error is one line on stderr and a
-documented exit code (``balloontop.errors``), never a traceback.
+documented exit code (``balloontop.errors``), never a traceback. Output into a pipe whose
+reader went away (``| head``) ends as ``cat`` does: killed by SIGPIPE, without a message.
 """
 
 from __future__ import annotations
