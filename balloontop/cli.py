@@ -2,12 +2,15 @@
 
 ``balloontop`` alone opens the live monitor; subcommands (``snapshot``, ``decode``, ...)
 live in ``balloontop.commands``, one module each. Every error is one line on stderr and a
-documented exit code (``balloontop.errors``), never a traceback.
+documented exit code (``balloontop.errors``), never a traceback. Output into a pipe whose
+reader went away (``| head``) ends as ``cat`` does: killed by SIGPIPE, without a message.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
+import signal
 import sys
 from collections.abc import Sequence
 from types import ModuleType, SimpleNamespace
@@ -87,20 +90,53 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     try:
         if args.command is None:
-            return int(_monitor_module().run(args) or 0)
-        return int(modules[args.command].run(args) or 0)
+            code = int(_monitor_module().run(args) or 0)
+        else:
+            code = int(modules[args.command].run(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
+        return code
     except BalloontopError as exc:
         print(f"balloontop: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:
-        # Output piped into `head` and closed: not an error worth a traceback.
-        sys.stderr.close()
+    except BrokenPipeError as exc:
+        if _stdout_reader_gone():
+            _die_of_sigpipe()  # output piped into `head` and closed: end as `cat` does
+        print(f"balloontop: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     except OSError as exc:
         print(f"balloontop: {exc}", file=sys.stderr)
         return EXIT_FAILURE
+
+
+def _stdout_reader_gone() -> bool:
+    """Whether stdout is a pipe (or socket) whose reader has closed it; a broken pipe of
+    another kind (a remote guest's shell) is an error to report instead."""
+    import select
+
+    try:
+        fd = sys.__stdout__.fileno() if sys.__stdout__ is not None else 1
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        return any(events & select.POLLERR for _fd, events in poller.poll(0))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _die_of_sigpipe() -> None:
+    """End as a command killed by SIGPIPE does (``cat``, ``ls``): no message, and the shell
+    sees the signal (status 141 in ``$PIPESTATUS``). Python ignores SIGPIPE at start-up, so
+    the default action is restored just for this; the monitor never runs with it."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)  # what is still buffered goes nowhere, not to a second error
+        os.close(devnull)
+    except OSError:
+        pass
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGPIPE)
+    os._exit(128 + signal.SIGPIPE)  # not reached unless the signal is blocked
 
 
 def run() -> None:

@@ -13,6 +13,11 @@ import os
 import sys
 from typing import Any
 
+MIN_SPEED = 0.01
+MAX_SPEED = 10000.0
+"""``--speed`` range: below it the poll interval grows past hours, above it a recording
+is over before the first frame."""
+
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
@@ -22,7 +27,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("file", metavar="FILE", help="recording to replay (.gz or plain)")
     parser.add_argument(
-        "--speed", type=float, default=1.0, metavar="X", help="replay X times faster (default 1)"
+        "--speed", type=float, default=1.0, metavar="X", help=f"replay X times faster, {MIN_SPEED:g} to {MAX_SPEED:g} (default 1)"
     )
     parser.add_argument("--guest", default=None, metavar="NAME",
                         help="a recording of several guests: the guest to replay (default the first)")
@@ -32,8 +37,8 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import BalloontopError, UsageError
     from ..recording import ReplaySource, guests_of, read_recording
 
-    if not args.speed > 0:
-        raise UsageError(f"--speed must be > 0 (got {args.speed:g})")
+    if not MIN_SPEED <= args.speed <= MAX_SPEED:  # nan fails both comparisons
+        raise UsageError(f"--speed must be between {MIN_SPEED:g} and {MAX_SPEED:g} (got {args.speed:g})")
     try:
         rec = read_recording(args.file)
     except OSError as exc:
