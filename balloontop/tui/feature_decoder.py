@@ -344,7 +344,7 @@ class FeatureDecoderScreen(Screen):
     FeatureDecoderScreen #fd-legend { height: 1; color: $text-muted; padding: 0 0 0 1; text-wrap: nowrap; }
     FeatureDecoderScreen #fd-inputs { height: 3; }
     FeatureDecoderScreen #fd-features { width: 1fr; }
-    FeatureDecoderScreen #fd-device { width: 16; }
+    FeatureDecoderScreen #fd-device { width: 18; }
     FeatureDecoderScreen #fd-error { height: auto; color: $error; text-style: bold; padding: 0 1; }
     FeatureDecoderScreen #fd-error.-empty { display: none; }
     FeatureDecoderScreen #fd-detailbox { height: 1fr; border: round $panel; padding: 0 1; }
