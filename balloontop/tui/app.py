@@ -39,8 +39,18 @@ from . import model_view as mv
 from .graph import GraphBuilder, GraphFrame
 from .processes import ProcRow, process_lines, psutil_source
 from .themes import load_themes
-from .widgets import (Clock, DriverPane, EventLog, GraphView, KeyBar, Line, MonitorAppMixin,
-                      NoBalloonPane, PaneColumn, TextLines)
+from .widgets import (
+    Clock,
+    DriverPane,
+    EventLog,
+    GraphView,
+    KeyBar,
+    Line,
+    MonitorAppMixin,
+    NoBalloonPane,
+    PaneColumn,
+    TextLines,
+)
 
 WidgetT = TypeVar("WidgetT")
 

@@ -31,11 +31,11 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ..model import VirtioDevice
-from .guest_text import clean, content
 from ..virtio.decode import DecodedBit, decode_bits, parse_any
 from ..virtio.ids import device_type, parse_device
 from ..virtio.tables import bit_range
 from ..virtio.whatif import BALLOON_ID, feature_set, mask, short_name, toggled, whatif_effects
+from .guest_text import clean, content
 
 __all__ = ["feature_set", "whatif_effects"]  # the what-if core, re-exported for callers
 PASTED = "pasted"
