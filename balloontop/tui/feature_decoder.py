@@ -330,7 +330,7 @@ class FeatureDecoderScreen(Screen):
 
     DEFAULT_CSS = """
     FeatureDecoderScreen { layout: horizontal; background: $surface; }
-    FeatureDecoderScreen #fd-left { width: 2fr; max-width: 44; height: 1fr; }
+    FeatureDecoderScreen #fd-left { width: 1fr; max-width: 44; height: 1fr; }
     FeatureDecoderScreen #fd-devices, FeatureDecoderScreen #fd-bits {
         border: round $panel; background: $surface;
         border-title-color: $text-muted; border-subtitle-color: $text-muted;
@@ -338,10 +338,10 @@ class FeatureDecoderScreen(Screen):
     FeatureDecoderScreen #fd-devices { height: auto; max-height: 40%; text-wrap: nowrap; text-overflow: ellipsis; }
     FeatureDecoderScreen #fd-bits { height: 1fr; text-wrap: nowrap; text-overflow: ellipsis; }
     FeatureDecoderScreen #fd-devices:focus, FeatureDecoderScreen #fd-bits:focus { border: round $accent; }
-    FeatureDecoderScreen #fd-centre { width: 3fr; height: 1fr; }
+    FeatureDecoderScreen #fd-centre { width: 1fr; min-width: 46; height: 1fr; }
     FeatureDecoderScreen #fd-gridbox { height: auto; border: round $panel; padding: 0 1; }
     FeatureDecoderScreen #fd-gridbox:focus-within { border: round $accent; }
-    FeatureDecoderScreen #fd-legend { height: 1; color: $text-muted; padding: 0 0 0 1; text-wrap: nowrap; }
+    FeatureDecoderScreen #fd-legend { height: 1; color: $text-muted; text-wrap: nowrap; }
     FeatureDecoderScreen #fd-inputs { height: 3; }
     FeatureDecoderScreen #fd-features { width: 1fr; }
     FeatureDecoderScreen #fd-device { width: 18; }
