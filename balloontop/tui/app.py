@@ -277,10 +277,11 @@ class BalloonApp(MonitorAppMixin, App):
         if self.ascii_only:
             self.add_class("-ascii")
         for problem in self._theme_problems:
-            self.notify(str(problem), title="theme not loaded", severity="warning", timeout=8)
+            self.notify(str(problem), title="theme not loaded", severity="warning", timeout=8, markup=False)
         if self._unknown_theme:
             self.notify(f"no theme {self._unknown_theme!r}; using {self.theme!r}. "
-                        f"Known: {', '.join(self.theme_names)}", severity="warning", timeout=8)
+                        f"Known: {', '.join(self.theme_names)}", severity="warning", timeout=8,
+                        markup=False)
         self._update_graph_colors()
         self._add_events([f"[dim]{self._stamp(self.clock())}[/] "
                           f"{'replay started' if self.replay else 'monitor started'}"])
@@ -475,7 +476,7 @@ class BalloonApp(MonitorAppMixin, App):
         try:
             if figures_applied:  # the first sample: only its processes and graph are new
                 for title, notice in result.notices:
-                    self.notify(notice, title=title, severity="warning", timeout=8)
+                    self.notify(notice, title=title, severity="warning", timeout=8, markup=False)
                 if result.processes is not None:
                     self._main("procs", TextLines).set_lines(result.processes)
             else:
@@ -509,9 +510,9 @@ class BalloonApp(MonitorAppMixin, App):
                     self._record_failed = True
                     message = f"recording to {self.recorder.path} failed: {exc}"
                     try:
-                        self.call_from_thread(self.notify, message, severity="error", timeout=30)
+                        self.call_from_thread(self.notify, message, severity="error", timeout=30, markup=False)
                     except RuntimeError:  # already on the UI thread (the marker key)
-                        self.notify(message, severity="error", timeout=30)
+                        self.notify(message, severity="error", timeout=30, markup=False)
 
     def _next_samples(self) -> tuple[list[Sample], bool]:
         """The samples of this tick (a replay may give several) and whether a seek
@@ -692,10 +693,10 @@ class BalloonApp(MonitorAppMixin, App):
 
     def _apply_result(self, result: PollResult) -> None:
         if result.error:
-            self.notify(result.error, title="reading failed", severity="error", timeout=5)
+            self.notify(result.error, title="reading failed", severity="error", timeout=5, markup=False)
             return
         for title, notice in result.notices:
-            self.notify(notice, title=title, severity="warning", timeout=8)
+            self.notify(notice, title=title, severity="warning", timeout=8, markup=False)
         sample = result.sample
         if sample is None:
             if result.header:
