@@ -41,14 +41,19 @@ class Axis(NamedTuple):
     labels: list[str]
 
 
-def nice_step(span: float, count: int, base2_from: float | None = None) -> float:
-    """A round tick step (1, 2, 2.5, 3 or 5 times a power of ten) giving about ``count`` ticks
-    over ``span`` (up to a sixth more); a power of two if ``span`` reaches ``base2_from``."""
+def nice_step(span: float, count: int, base2_from: float | None = None,
+              multiples: Sequence[float] = (1, 2, 2.5, 3, 5, 10)) -> float:
+    """A round tick step (``multiples`` of a power of ten) giving about ``count`` ticks over
+    ``span`` (up to a sixth more); a power of two if ``span`` reaches ``base2_from``."""
     raw = max(span, 1e-9) / max(count - 1, 1)
     if base2_from is not None and span >= base2_from:
         return float(2 ** math.ceil(math.log2(raw)))
     mag = 10.0 ** math.floor(math.log10(raw))
-    return next(m * mag for m in (1, 2, 2.5, 3, 5, 10) if m * mag >= raw * 0.85)
+    return next(m * mag for m in multiples if m * mag >= raw * 0.85)
+
+
+MEMORY_MULTIPLES = (1, 2, 2.5, 5, 10)
+"""Memory steps: 0.25 and 0.5 GiB are familiar, 0.3 GiB is not."""
 
 
 def tick_label(value: float) -> str:
@@ -57,27 +62,37 @@ def tick_label(value: float) -> str:
 
 
 def memory_labels(ticks: Sequence[float]) -> list[str]:
-    """MiB ticks as labels in one unit: all ``G`` when the axis reaches 1 GiB in steps of
-    a quarter GiB or more (``0G 0.5G 1G``), else all ``M`` (``384M 512M``)."""
-    gib = bool(ticks) and max(abs(t) for t in ticks) >= 1024 and all(t % 256 == 0 for t in ticks)
-    if gib:
-        return [f"{tick_label(t / 1024)}G" for t in ticks]
+    """MiB ticks as labels in one unit: all ``G`` when the axis reaches 1 GiB (``0G 0.5G 1G``,
+    ``23.1G 23.2G``), else all ``M`` (``384M 512M``)."""
+    if ticks and max(abs(t) for t in ticks) >= 1024:
+        return [f"{tick_label(round(t / 1024, 3))}G" for t in ticks]
     return [f"{tick_label(round(t, 2))}M" for t in ticks]
 
 
 def memory_axis(lo_mib: float, hi_mib: float, count: int, from_zero: bool = True) -> Axis:
     """A memory axis over the data: from 0 (``from_zero``) or from a round value under
-    ``lo_mib``, to a round value at or over ``hi_mib``; about ``count`` ticks."""
+    ``lo_mib``, to a round value at or over ``hi_mib``; about ``count`` ticks.
+
+    Steps: MiB below 1 GiB (powers of two from a 256 MiB span, at least 1 MiB); GiB from
+    1 GiB (powers of two from a 4 GiB span, else 0.1, 0.2, 0.25, 0.5 ...: 23.1 and 23.5 GiB
+    read as such, not as 23680M and 24064M)."""
     if not (math.isfinite(lo_mib) and math.isfinite(hi_mib)):
         lo_mib, hi_mib = 0.0, 1.0
     lo_mib, hi_mib = (0.0 if from_zero else min(lo_mib, hi_mib)), max(lo_mib, hi_mib)
     if hi_mib - lo_mib < 1.0:  # a flat line: a little room around it
-        lo_mib, hi_mib = (0.0 if from_zero else max(lo_mib - 1.0, 0.0)), hi_mib + 1.0
-    step = max(nice_step(hi_mib - lo_mib, max(count, 2), base2_from=BASE2_FROM_MIB), 1.0)
-    first = math.floor(lo_mib / step + 1e-9) * step
-    last = math.ceil(hi_mib / step - 1e-9) * step
-    ticks = [first + i * step for i in range(int(round((last - first) / step)) + 1)]
-    return Axis(first, last, ticks, memory_labels(ticks))
+        pad = max(1.0, hi_mib * 0.02)
+        lo_mib, hi_mib = (0.0 if from_zero else max(lo_mib - pad, 0.0)), hi_mib + pad
+    count = max(count, 2)
+
+    def ticks_of(step: float) -> list[float]:
+        first = math.floor(lo_mib / step + 1e-9) * step
+        last = math.ceil(hi_mib / step - 1e-9) * step
+        return [first + i * step for i in range(int(round((last - first) / step)) + 1)]
+
+    ticks = ticks_of(max(nice_step(hi_mib - lo_mib, count, BASE2_FROM_MIB, MEMORY_MULTIPLES), 1.0))
+    if ticks[-1] >= 1024:  # a GiB axis: GiB steps
+        ticks = ticks_of(nice_step((hi_mib - lo_mib) / 1024, count, 4.0, MEMORY_MULTIPLES) * 1024)
+    return Axis(ticks[0], ticks[-1], ticks, memory_labels(ticks))
 
 
 def clip(values: Sequence[float], lo: float, hi: float) -> list[float]:

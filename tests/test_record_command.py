@@ -130,7 +130,7 @@ def test_report_text_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert main(["report", str(path)]) == 0
     out = capsys.readouterr().out
     assert "balloon: min 0.0 MiB, max 768.0 MiB" in out
-    assert "phase 2" in out and "balloon over time" in out
+    assert "phase 2" in out and "balloon over time" in out and "768M┤" in out
 
 
 def test_report_of_garbage(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from ..tui.app import make_app
 
     guests = guests_of(rec)
-    guest = _which_guest(args.guest, guests, args.file)
+    guest = _which_guest(getattr(args, "guest", None), guests, args.file)
     source = ReplaySource(rec, speed=args.speed, guest=guest)
     interval = max((rec.interval or 1.0) / args.speed, 0.05)
     header = rec.header or {}

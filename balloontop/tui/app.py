@@ -41,8 +41,18 @@ from .graph import GraphFrame
 from .poller import GRAPH_REST_S, MAX_PANES, PROCESS_ROWS, Poller, PollResult
 from .processes import ProcRow, psutil_source
 from .themes import load_themes
-from .widgets import (Clock, DriverPane, EventLog, GraphView, KeyBar, Line, MonitorAppMixin,
-                      NoBalloonPane, PaneColumn, TextLines)
+from .widgets import (
+    Clock,
+    DriverPane,
+    EventLog,
+    GraphView,
+    KeyBar,
+    Line,
+    MonitorAppMixin,
+    NoBalloonPane,
+    PaneColumn,
+    TextLines,
+)
 
 __all__ = ["GRAPH_REST_S", "MAX_PANES", "PROCESS_ROWS", "BalloonApp", "PollResult", "make_app"]
 
@@ -266,12 +276,12 @@ class BalloonApp(MonitorAppMixin, App):
         if self.ascii_only:
             self.add_class("-ascii")
         for problem in self._theme_problems:
-            self.notify(str(problem), title="theme not loaded", severity="warning", timeout=8)
+            self.notify(str(problem), title="theme not loaded", severity="warning", timeout=8, markup=False)
         if self._unknown_theme:
             self.notify(f"no theme {self._unknown_theme!r}; using {self.theme!r}. "
-                        f"Known: {', '.join(self.theme_names)}", severity="warning", timeout=8)
+                        f"Known: {', '.join(self.theme_names)}", severity="warning", timeout=8, markup=False)
         if self.recorder is not None:
-            self.notify(f"recording to {self.recorder.path}", title="recording", timeout=5)
+            self.notify(f"recording to {self.recorder.path}", title="recording", timeout=5, markup=False)
         self._update_graph_colors()
         started = "replay started" if self.replay else "monitor started"
         self.notes = [mv.event_text(f"[$muted]{self._stamp(self.clock())}[/] {started}")]
@@ -423,7 +433,7 @@ class BalloonApp(MonitorAppMixin, App):
         """The poll thread ended with an exception: said, and the header says STALE."""
         self._poll_died = why
         self.notify(f"the poll thread stopped ({why}); figures are no longer updated",
-                    title="balloontop", severity="error", timeout=0)
+                    title="balloontop", severity="error", timeout=0, markup=False)
         self._refresh_header()
 
     def _apply(self, result: PollResult) -> None:
@@ -448,9 +458,9 @@ class BalloonApp(MonitorAppMixin, App):
 
     def _apply_result(self, result: PollResult) -> None:
         for title, notice in result.notices:
-            self.notify(notice, title=title, severity="warning", timeout=8)
+            self.notify(notice, title=title, severity="warning", timeout=8, markup=False)
         if result.error:
-            self.notify(result.error, title="reading failed", severity="error", timeout=5)
+            self.notify(result.error, title="reading failed", severity="error", timeout=5, markup=False)
         sample = result.sample
         if sample is None and not result.panes and not result.events:
             if result.header:
@@ -592,12 +602,12 @@ class BalloonApp(MonitorAppMixin, App):
         if 1 <= number <= len(panes):
             panes[number - 1].focus()
         else:
-            self.notify(f"no pane {number} ({len(panes)} shown)", timeout=2)
+            self.notify(f"no pane {number} ({len(panes)} shown)", timeout=2, markup=False)
 
     def action_cycle_window(self) -> None:
         self.window_index = (self.window_index + 1) % len(WINDOWS)
         self.poller.force_graph = True
-        self.notify(f"graph window: {WINDOWS[self.window_index][0]}", timeout=1.5)
+        self.notify(f"graph window: {WINDOWS[self.window_index][0]}", timeout=1.5, markup=False)
         if self.paused and self.last_sample is not None:
             self._redraw_graph_paused()
 
@@ -628,7 +638,7 @@ class BalloonApp(MonitorAppMixin, App):
         sample = self.last_sample
         devices = list(sample.virtio_devices) if sample is not None else []
         if not devices:
-            self.notify("no virtio devices in this source", timeout=3)
+            self.notify("no virtio devices in this source", timeout=3, markup=False)
             return
         selected = None
         if isinstance(pane, DriverPane):
@@ -703,7 +713,7 @@ class BalloonApp(MonitorAppMixin, App):
         self.poller.graph_key = None  # another guest's history: draw it at once
         self.poller.force_graph = True
         self.notify(f"guest {self.focus + 1}/{count}: {self.fleet.guests[self.focus].title()}",
-                    timeout=1.5)
+                    timeout=1.5, markup=False)
         self.poller.request()
 
     def on_descendant_focus(self, event: Any) -> None:
@@ -748,7 +758,7 @@ class BalloonApp(MonitorAppMixin, App):
         names = self.theme_names
         index = names.index(self.theme) if self.theme in names else -1
         self.theme = names[(index + 1) % len(names)]
-        self.notify(f"theme: {self.theme}", timeout=1.5)
+        self.notify(f"theme: {self.theme}", timeout=1.5, markup=False)
 
     def action_help(self) -> None:
         from .screens import HelpScreen

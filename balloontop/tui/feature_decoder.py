@@ -33,12 +33,12 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ..model import VirtioDevice
-from .guest_text import clean, content
 from ..virtio.decode import DecodedBit, decode_bits, parse_any
 from ..virtio.ids import device_type, parse_device
 from ..virtio.tables import bit_range
 from ..virtio.decode import short_name
 from ..virtio.whatif import BALLOON_ID, feature_set, mask, toggled, whatif_effects
+from .guest_text import clean, content
 
 __all__ = ["feature_set", "whatif_effects"]  # the what-if core, re-exported for callers
 PASTED = "pasted"
@@ -334,7 +334,7 @@ class FeatureDecoderScreen(Screen):
 
     DEFAULT_CSS = """
     FeatureDecoderScreen { layout: horizontal; background: $surface; }
-    FeatureDecoderScreen #fd-left { width: 2fr; max-width: 44; height: 1fr; }
+    FeatureDecoderScreen #fd-left { width: 1fr; max-width: 44; height: 1fr; }
     FeatureDecoderScreen #fd-devices, FeatureDecoderScreen #fd-bits {
         border: round $panel; background: $surface;
         border-title-color: $text-muted; border-subtitle-color: $text-muted;
@@ -342,13 +342,13 @@ class FeatureDecoderScreen(Screen):
     FeatureDecoderScreen #fd-devices { height: auto; max-height: 40%; text-wrap: nowrap; text-overflow: ellipsis; }
     FeatureDecoderScreen #fd-bits { height: 1fr; text-wrap: nowrap; text-overflow: ellipsis; }
     FeatureDecoderScreen #fd-devices:focus, FeatureDecoderScreen #fd-bits:focus { border: round $accent; }
-    FeatureDecoderScreen #fd-centre { width: 3fr; height: 1fr; }
+    FeatureDecoderScreen #fd-centre { width: 1fr; min-width: 46; height: 1fr; }
     FeatureDecoderScreen #fd-gridbox { height: auto; border: round $panel; padding: 0 1; }
     FeatureDecoderScreen #fd-gridbox:focus-within { border: round $accent; }
-    FeatureDecoderScreen #fd-legend { height: 1; color: $text-muted; padding: 0 0 0 1; text-wrap: nowrap; }
+    FeatureDecoderScreen #fd-legend { height: 1; color: $text-muted; text-wrap: nowrap; }
     FeatureDecoderScreen #fd-inputs { height: 3; }
     FeatureDecoderScreen #fd-features { width: 1fr; }
-    FeatureDecoderScreen #fd-device { width: 16; }
+    FeatureDecoderScreen #fd-device { width: 18; }
     FeatureDecoderScreen #fd-error { height: auto; color: $error; text-style: bold; padding: 0 1; }
     FeatureDecoderScreen #fd-error.-empty { display: none; }
     FeatureDecoderScreen #fd-detailbox { height: 1fr; border: round $panel; padding: 0 1; }

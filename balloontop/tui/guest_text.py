@@ -14,6 +14,7 @@ same job in the core; when it is merged, ``clean`` should become that module's f
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from textual.content import Content
 
@@ -27,8 +28,16 @@ def clean(text: object) -> str:
 
 
 def content(template: str, **values: object) -> Content:
-    """``template`` (program markup with ``$name`` placeholders) with ``values`` as plain text."""
-    return Content.from_markup(template, **{name: clean(value) for name, value in values.items()})
+    """``template`` (program markup with ``$name`` placeholders) with ``values`` as plain text.
+
+    Parsed once per distinct line (``Content`` is immutable): most lines repeat tick after
+    tick, and parsing markup is the costly part."""
+    return _parsed(template, tuple((name, clean(value)) for name, value in values.items()))
+
+
+@lru_cache(maxsize=1024)
+def _parsed(template: str, values: tuple[tuple[str, str], ...]) -> Content:
+    return Content.from_markup(template, **dict(values))
 
 
 def plain(text: object, style: str = "") -> Content:

@@ -61,6 +61,10 @@ def fmt_stat(value: object, unit: str, page_size: int) -> str:
     return f"{fmt_count(value) if isinstance(value, (int, float)) else clean(value)}{suffix}"
 
 
+def _mark_style(changed: bool) -> str:
+    return "b $changed" if changed else ""
+
+
 def _mark(placeholder: str, changed: bool) -> str:
     """Markup for a value's ``$placeholder``: highlighted when it changed since the last refresh."""
     return f"[b $changed]${placeholder}[/]" if changed else f"${placeholder}"
@@ -229,13 +233,14 @@ def pane_content(sample: Sample, reading: DriverReading, prev: Sample | None,
         for name, (key, stat) in zip(names, reading.stats.items(), strict=True):
             old = before.stats.get(key) if before else None
             moved = old is not None and old.value != stat.value
-            note = ""
+            parts: list[str | tuple[str, str]] = ["  " + _label(name, column),
+                                                   (fmt_stat(stat.value, stat.unit, page), _mark_style(moved))]
             if (reading.driver == "vmw_balloon" and key == "Balloon"
                     and isinstance(stat.value, (int, float)) and reading.inflated_kib is not None
                     and stat.value < reading.inflated_kib):
-                note = " [$muted](4 KiB pages only)[/]"  # the warning below says the rest
-            lines.append(content(f"  $name{_mark('value', moved)}{note}",
-                                 name=_label(name, column), value=fmt_stat(stat.value, stat.unit, page)))
+                parts.append((" (4 KiB pages only)", "$muted"))  # the warning below says the rest
+            # assembled, not parsed: the most rows of a pane, every tick (names and values cleaned)
+            lines.append(Content.assemble(*parts))
     if (reading.driver == "virtio_balloon" and reading.features is not None
             and reading.features.has(BALLOON_F_STATS_VQ)):
         lines += _host_stats_lines(sample, prev, page, width)

@@ -18,17 +18,20 @@ from .guest_text import content
 
 HELP_TEXT = """\
 [b]What you see[/]
-  Header: host, kernel, uptime, refresh interval, LIVE or PAUSED, clock.
+  Header: host, LIVE, PAUSED or STATIC (a --root folder), refresh interval, uptime,
+  kernel, clock.
   Summary: MemTotal, MemAvailable, total ballooned memory and its share of the guest's
   memory, and whether ballooned memory leaves MemTotal or stays in it as "used".
   Panes: one per balloon driver instance; values that changed since the last refresh are
   highlighted. For virtio: negotiated feature bits (unknown ones marked) and, with
   STATS_VQ, the statistics the host receives, named as QEMU and virsh dommemstat name them.
-  Graph: balloon size, MemTotal and MemAvailable over 1 min, 10 min or 1 h, and the rate.
+  Graph: balloon size (left axis, from 0), MemTotal and MemAvailable (right axis, scaled
+  to them) over 1 min, 10 min or 1 h, and the rate.
   Events: inflate/deflate episodes (the pane's title shows one in progress, "inflating…
   256 MiB"), OOM kills (with the victim and the balloon's size when the kernel log has
   the report), SysRq-m memory reports, likely deflate-on-OOM, drivers appearing or
-  vanishing, your markers (m). With --record all of them go into the recording.
+  vanishing, your markers (m). With --record all of them go into the recording. The
+  newest stays in sight; the mouse wheel scrolls back (and down again to follow).
   Kernel log (k): the records the kernel printed, the balloon-relevant ones highlighted.
   Replay (balloontop replay FILE): space pauses, . or n steps one sample, \\[ and ]
   seek back and forward a tenth of the recording; the header shows REPLAY and where.
@@ -63,7 +66,7 @@ class HelpScreen(ModalScreen):
         for b in self._key_list:
             if not b.show and b.id and b.id.startswith("pane") and b.id != "pane":
                 continue
-            if b.id in seen or b.id == "quit_habit":
+            if b.id in seen or b.id in ("quit_habit", "prev_guest"):
                 continue
             seen.add(b.id)
             keys = b.key_display or b.key
@@ -101,6 +104,7 @@ _LONG = {
     "seek_forward": "replay: seek forward a tenth of the recording",
     "theme": "cycle colour themes (dark, light, monochrome, yours)",
     "help": "this help",
+    "next_guest": "several guests: show the next one (< the previous); tab and 1-9 reach any pane",
 }
 
 

@@ -94,7 +94,7 @@ def test_y_labels_are_the_balloon_axis_left_and_the_memory_axis_right(builder: G
     memory = [v / 1024 for k in ("MemTotal", "MemAvailable") for v in series[k]]
     assert left == memory_axis(0.0, balloon_mib, count).labels[::-1]
     assert right == memory_axis(min(memory), max(memory), count, from_zero=False).labels[::-1]
-    assert left == ["1G", "0.75G", "0.5G", "0.25G", "0G"]
+    assert left == ["1G", "0.8G", "0.6G", "0.4G", "0.2G", "0G"]
     assert right[0] == "2G" and right[-1] != "0G"  # scaled to the data, not from 0
     for labels in (left, right):
         assert len({label[-1] for label in labels}) == 1  # one unit per axis
@@ -103,7 +103,7 @@ def test_y_labels_are_the_balloon_axis_left_and_the_memory_axis_right(builder: G
 def test_y_labels_in_mib_for_a_small_guest(builder: GraphBuilder) -> None:
     times, series = readings(top_kib=300 * 1024)
     left, right = axis_labels(build(builder, times=times, series=series))
-    assert left == ["150M", "120M", "90M", "60M", "30M", "0M"]  # the balloon peaks at 135 MiB
+    assert left == ["150M", "100M", "50M", "0M"]  # the balloon peaks at 135 MiB
     assert len(right) >= 3 and all(label.endswith("M") for label in left + right)
 
 
@@ -116,7 +116,8 @@ def test_close_memory_lines_get_their_own_rows_and_nothing_is_drawn_past_the_fra
     frame = build(builder, times=times, series=series, height=14)
     rows = lines(frame)
     left, right = axis_labels(frame)
-    assert right[0] == "23.5G" and right[-1] == "23G" and left[-1] == "0M"
+    assert left[-1] == "0M" and all(label.endswith("G") for label in right)
+    assert 23.5 <= float(right[0][:-1]) < 24 and 22 < float(right[-1][:-1]) <= 23.1  # not a 0-32G axis
     drawn = [i for i, r in enumerate(rows) if any(ord(c) in BRAILLE for c in r)]
     assert len(drawn) == 3  # the balloon at 0, MemAvailable, MemTotal: three rows
     for r in rows:

@@ -8,16 +8,14 @@ host name or kernel release.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from .conftest import CAPTURES, FIXTURES, FakeClock, StepSource
+from .conftest import CAPTURES, FIXTURES, FakeClock, StepSource, StaticSource
 from .test_as_user import screen_text, wait_for
 from .test_pilot import _ready, run
 
@@ -113,6 +111,41 @@ def test_host_name_kernel_and_kernel_log_with_markup_are_shown_literally(tmp_pat
             assert "x[/ invoked oom-killer" in shown
             await pilot.press("escape")
             await pilot.pause()
+            assert app.is_running
+
+    run(go())
+
+
+def test_a_failed_reading_with_markup_in_its_message_is_a_notification(tmp_path):
+    """The notification of a failed reading holds text from the guest (a file's content in
+    the error): shown as text, the monitor carries on."""
+    from balloontop.tui.app import make_app
+
+    root = CAPTURES / "virtio-6.18-nodeflate" / "0512M"
+    clock = FakeClock()
+    inner = StepSource(root, clock)
+
+    class Flaky(StaticSource):
+        calls = 0
+
+        def sample(self):
+            self.calls += 1
+            if self.calls == 2:
+                raise ValueError("bad line in meminfo: 'Balloon: [/x \x1b]0;t\x07'")
+            return inner.sample()
+
+    async def go():
+        app = make_app(root=str(root), clock=clock, source=Flaky(), process_source=None,
+                       hostname="guest-1", source_label=" · flaky", ascii_only=False, interval=0.2)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, lambda: any("[/x" in str(n.message) for n in app._notifications))
+            from textual.content import Content
+
+            [notice] = [n for n in app._notifications if "[/x" in n.message]
+            # what a toast draws (textual.widgets._toast.Toast.render): markup only if asked for
+            shown = Content.from_markup(notice.message) if notice.markup else Content(notice.message)
+            assert "Balloon: [/x" in shown.plain
+            await _ready(pilot, app, ticks=3)  # later ticks still applied
             assert app.is_running
 
     run(go())
