@@ -186,7 +186,8 @@ def test_report_on_a_terminal_is_coloured(demo: Path) -> None:
 
 def _series(points: list[tuple[float, int]]) -> SimpleNamespace:
     """A recording of (time, balloon KiB) samples, enough of one for ``chart``."""
-    return SimpleNamespace(samples=[SimpleNamespace(time=t, balloon=SimpleNamespace(kib=kib)) for t, kib in points])
+    return SimpleNamespace(samples=[SimpleNamespace(time=t, balloon=SimpleNamespace(kib=kib), guest=None)
+                                    for t, kib in points])
 
 
 def _stretched(rec: SimpleNamespace | object, each: int, back_at: int | None = None) -> SimpleNamespace:
