@@ -225,7 +225,9 @@ class Recording:
     @property
     def interval(self) -> float | None:
         value = (self.header or {}).get("interval")
-        return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None
+        return float(value) if 0 < value <= 3600 else None  # the cap record and config enforce
 
     @property
     def start(self) -> float | None:
