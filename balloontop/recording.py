@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import bisect
 import json
-import math
 import os
 import stat
 import time
