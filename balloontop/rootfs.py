@@ -215,8 +215,6 @@ class Root:
                     ):
                         data = self._small(parent, part, info, names)
                         target = _link_text(data) if data is not None else None
-                        if target is not None and last and not follow_last:
-                            return _Found(os.dup(parent), part, info, (*names, part), data)
                     if target is not None:
                         hops += 1
                         if hops > MAX_LINK_HOPS:
