@@ -171,3 +171,36 @@ def test_recording_that_is_a_fifo_or_a_directory(tmp_path: Path) -> None:
     result = run("record", str(pipe), "--root", str(BASE), "--duration", "0")  # nobody reads it
     assert result.returncode == 1 and str(pipe) in one_line(result.stderr)
     assert run("report", str(tmp_path)).returncode == 1
+
+
+def test_record_of_a_root_with_a_fifo_stops_on_sigterm(make_root, tmp_path: Path) -> None:
+    root = make_root({"proc/meminfo": os.mkfifo})
+    path = tmp_path / "fifo-root.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "balloontop", "record", str(path), "--root", str(root),
+                             "--interval", "0.2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not (path.exists() and len(read_recording(str(path)).samples) >= 2):
+            time.sleep(0.05)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0, err
+    rec = read_recording(str(path))
+    assert len(rec.samples) >= 2 and rec.skipped == []
+    assert "/proc/meminfo: not a regular file (a FIFO)" in rec.samples[0].warnings
+
+
+def test_check_new_recording_is_the_monitors_check_too(tmp_path: Path) -> None:
+    import pytest
+
+    from balloontop.errors import UsageError
+    from balloontop.recording import check_new_recording
+
+    path = tmp_path / "old.jsonl.gz"
+    check_new_recording(str(path))  # missing: fine
+    path.write_bytes(b"\x1f\x8b")
+    with pytest.raises(UsageError, match="already exists"):
+        check_new_recording(str(path))
+    check_new_recording(str(path), force=True)
+    check_new_recording("/dev/null")  # not a regular file: fine
