@@ -204,3 +204,16 @@ def test_check_new_recording_is_the_monitors_check_too(tmp_path: Path) -> None:
         check_new_recording(str(path))
     check_new_recording(str(path), force=True)
     check_new_recording("/dev/null")  # not a regular file: fine
+
+
+def test_line_caps(tmp_path: Path, monkeypatch) -> None:
+    from balloontop import recording
+
+    lines = recorded(tmp_path, 1)
+    path = tmp_path / "caps.jsonl"
+    path.write_bytes(("\n".join(lines) + "\n").encode() + b"x" * (3 << 20) + b"\n" + b"\n" * 5000)
+    monkeypatch.setattr(recording, "MAX_LINES", 1000)
+    rec = read_recording(str(path))
+    assert len(rec.samples) == 1
+    assert rec.skipped == [f"line {len(lines) + 1}: longer than 1 MiB, not read",
+                           "stopped after 1000 lines: the rest of the file is not read"]
