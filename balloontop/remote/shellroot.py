@@ -68,7 +68,8 @@ class Connection:
             "printf '\\n%s g\\n' \"$T\"; head -c 16384 /proc/self/smaps 2>&-\n"
             "printf '\\n%s Z 0\\n' \"$T\"\n"
         ).encode()
-        data = self.transport.exchange(script, end_marker(self.framing, 0), self.connect_timeout, 1 << 20)
+        data = self.transport.exchange(script, end_marker(self.framing, 0), self.connect_timeout, 1 << 20,
+                                       what="answer to the greeting (connect timeout)")
         self.round_trips += 1
         parts = data.split(self.framing.sep)
         kinds = {part[:1]: part for part in parts[1:]}

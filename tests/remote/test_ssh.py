@@ -71,5 +71,5 @@ def test_silent_guest_fails_within_the_connect_timeout() -> None:
     out = subprocess.run([sys.executable, "-m", "balloontop", "snapshot", "--via", "sleep 60",
                           "--connect-timeout", "1.5"], capture_output=True, text=True, timeout=30)
     assert out.returncode == 1
-    assert "no complete answer within 1.5 s" in out.stderr
+    assert "no complete answer to the greeting (connect timeout) within 1.5 s" in out.stderr
     assert time.monotonic() - start < 1.5 + 5
