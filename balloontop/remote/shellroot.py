@@ -153,10 +153,7 @@ class ShellRoot:
             again = [q for q in used if q not in fresh]
             if again:
                 fresh.update(_results(again, self.connection.batch(again)))
-        self._devices = devices
-        for query, result in fresh.items():
-            if _is_slow(query, result):
-                self._slow[query] = result
+        self._keep(fresh)
         self._results = {**self._slow, **fresh}
 
     def fetch_missed(self) -> int:
@@ -164,11 +161,16 @@ class ShellRoot:
         plan, self.missed = list(self.missed), {}
         if plan:
             fresh = _results(plan, self.connection.batch(plan))
-            for query, result in fresh.items():
-                if _is_slow(query, result):
-                    self._slow[query] = result
+            self._keep(fresh)
             self._results.update(fresh)
         return len(plan)
+
+    def _keep(self, fresh: dict[Query, object]) -> None:
+        """Note the slow answers and the device list among ``fresh`` answers."""
+        for query, result in fresh.items():
+            if _is_slow(query, result):
+                self._slow[query] = result
+        self._devices = fresh.get(Query("list", DEVICES_LIST), self._devices)
 
     def forget_used(self) -> None:
         """Start the tick's list of questions again (before reading the tick once more)."""
@@ -188,11 +190,10 @@ class ShellRoot:
         except (TransportError, FramingError) as exc:
             self.failed = exc
             return None
-        result = _results([query], reply)[query]
-        self._results[query] = result
-        if _is_slow(query, result):
-            self._slow[query] = result
-        return result
+        fresh = _results([query], reply)
+        self._keep(fresh)
+        self._results.update(fresh)
+        return fresh[query]
 
     # -- FileTree --------------------------------------------------------------------------
 

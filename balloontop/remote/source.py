@@ -151,6 +151,9 @@ class RemoteSource:
         except (TransportError, FramingError, OSError) as exc:
             self._drop(exc)
             return None
+        except Exception as exc:  # noqa: BLE001 - a source never raises: say it, reconnect
+            self._drop(BalloontopError(f"{self.spec.label}: reading failed ({type(exc).__name__}: {exc})"))
+            return None
 
     def read_once(self) -> Sample:
         """Connect, read one sample, close: for ``snapshot``, ``oom`` and ``decode``
