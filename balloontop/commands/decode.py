@@ -118,17 +118,17 @@ def _devices_of(args: argparse.Namespace, warnings: list[str]) -> tuple[tuple[An
         return read_virtio_devices(Root(check_root(args.root)), warnings), args.root
     from ..remote.source import RemoteSource
 
+    def read(tree: Any) -> tuple[tuple[Any, ...], list[str]]:
+        found: list[str] = []
+        return read_virtio_devices(tree, found), found
+
     source = RemoteSource(specs[0])
     try:
-        tree = source.open_tree()
-        devices = read_virtio_devices(tree, warnings)
-        if tree.failed is not None:
-            from ..errors import BalloontopError
-
-            raise BalloontopError(str(tree.failed))
-        return devices, f"{specs[0].label}:{specs[0].root}"
+        devices, found = source.read_with(read)
     finally:
         source.close()
+    warnings.extend(found)
+    return devices, f"{specs[0].label}:{specs[0].root}"
 
 
 def _run_all(args: argparse.Namespace) -> int:

@@ -102,9 +102,14 @@ def _run_remote(args: argparse.Namespace, spec: object) -> int:
             result = parse_log(text)
             records, skipped, where = list(result.records), result.skipped, f"dmesg on {source.name}"
         else:
-            tree = source.open_tree()
-            reader = KmsgReader(tree)
-            records = reader.read_new()
+            reader = KmsgReader("/")  # replaced below: the guest's tree, once connected
+
+            def read(tree: object) -> list:
+                nonlocal reader
+                reader = KmsgReader(tree)  # type: ignore[arg-type]
+                return reader.read_new()
+
+            records = source.read_with(read)
             if not records and reader.warnings:
                 raise BalloontopError(f"no kernel log: {reader.warnings[0].removeprefix('kernel log: ')}")
             where, skipped = f"{source.name}:{reader.source}", reader.skipped
