@@ -13,7 +13,7 @@ import json
 import sys
 from typing import Any
 
-from ..guests import add_guest_arguments
+from ..guests import GUEST_HELP, add_guest_arguments
 
 EPILOG = """\
 examples:
@@ -28,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "decode",
         help="explain virtio feature bits",
         description="Explain the bits of a virtio features value (sysfs string, 0xHEX or a bit list).",
-        epilog=EPILOG,
+        epilog=EPILOG + "\n\n" + GUEST_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("value", nargs="?", help="features string (bit 0 first) or 0xHEX")

@@ -7,7 +7,7 @@ import json
 import os
 import sys
 
-from ..guests import add_guest_arguments
+from ..guests import GUEST_HELP, add_guest_arguments
 
 HELP_EPILOG = """\
 The kernel log is /dev/kmsg on the live system (root /), <root>/dev/kmsg (a file of
@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "have been without it. SysRq-m and allocation-failure memory reports are listed "
             "with their balloon figures too."
         ),
-        epilog=HELP_EPILOG,
+        epilog=HELP_EPILOG + "\n\n" + GUEST_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--root", default="/", metavar="DIR",
