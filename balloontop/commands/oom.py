@@ -124,20 +124,24 @@ def _print(args: argparse.Namespace, found: list, records: list, where: str, ski
         json.dump([a.to_json() for a in found], sys.stdout, indent=1)
         sys.stdout.write("\n")
         return 0
+    from ..printable import printable
+
     ooms = [a for a in found if a.report.kind == "oom"]
     others = [a for a in found if a.report.kind != "oom"]
-    out = sys.stdout
+
+    out: list[str] = []  # the log's text is the guest's: written through printable()
     if not ooms:
         span = f" (uptime {records[-1].time_s:.0f} s)" if records and records[-1].time_s else ""
-        out.write(f"No OOM kill in the kernel log: {len(records)} records from {where}"
+        out.append(f"No OOM kill in the kernel log: {len(records)} records from {where}"
                   f"{span}.\n")
     for item in ooms:
-        out.write(item.text + "\n\n")
+        out.append(item.text + "\n\n")
     if others:
-        out.write("Memory reports (show_mem) in the log:\n" if not ooms else
+        out.append("Memory reports (show_mem) in the log:\n" if not ooms else
                   "Other memory reports (show_mem) in the log:\n")
         for item in others:
-            out.write(item.text + "\n")
+            out.append(item.text + "\n")
     if skipped:
-        out.write(f"({skipped} log lines that are not records were skipped)\n")
+        out.append(f"({skipped} log lines that are not records were skipped)\n")
+    sys.stdout.write(printable("".join(out)))
     return 0
