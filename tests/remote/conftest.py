@@ -11,6 +11,7 @@ skip, and fail when CI=true.
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import re
@@ -44,6 +45,8 @@ def fixture_roots() -> list[Path]:
 
 
 def static_busybox() -> str:
+    if os.geteuid() != 0:
+        missing("busybox guests are entered with chroot, which needs root")
     if not os.path.exists(BUSYBOX):
         missing("busybox-static is not installed (apt-get install busybox-static)")
     out = subprocess.run(["file", "-L", BUSYBOX], capture_output=True, text=True) if shutil.which("file") else None
@@ -165,7 +168,7 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
         except OSError:
             time.sleep(0.1)
     options = [f"UserKnownHostsFile={known}", "GlobalKnownHostsFile=/dev/null", "StrictHostKeyChecking=yes",
-               f"IdentityFile={user_key}", "IdentitiesOnly=yes", "User=root", "LogLevel=ERROR"]
+               f"IdentityFile={user_key}", "IdentitiesOnly=yes", f"User={getpass.getuser()}", "LogLevel=ERROR"]
     try:
         yield SshServer(port, options, process)
     finally:
