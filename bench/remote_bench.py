@@ -51,8 +51,8 @@ def _record_replies() -> list[bytes]:
     replies: list[bytes] = []
     original = transport_module.Transport.exchange
 
-    def exchange(self, script, end, timeout, limit):  # type: ignore[no-untyped-def]
-        data = original(self, script, end, timeout, limit)
+    def exchange(self, script, end, timeout, limit, what="answer"):  # type: ignore[no-untyped-def]
+        data = original(self, script, end, timeout, limit, what)
         replies.append(data)
         return data
 
@@ -118,6 +118,70 @@ def guest_side(shell: str, seconds: float, interval: float, replies: list[bytes]
         "bytes_per_tick": sum(len(r) for r in steady) / max(1, len(steady)),
         "zlib_per_tick": sum(steady_z) / max(1, len(steady_z)),
     }
+
+
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return "?"
+
+
+def ssh_side(seconds: float, interval: float, replies: list[bytes]) -> list[dict]:
+    """One guest (this machine) read through ``--ssh`` to a throwaway sshd on 127.0.0.1:
+    the guest's shell (and the children it reaped), the guest's sshd session process
+    (the transport's guest side: crypto and compression) and the local ssh client."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from remote.conftest import start_sshd
+
+    with tempfile.TemporaryDirectory() as tmp:
+        server = start_sshd(Path(tmp))
+        try:
+            spec = GuestSpec("bench", "ssh", f"127.0.0.1:{server.port}", tuple(server.options))
+            source = RemoteSource(spec)
+            replies.clear()
+            source.sample()
+            client = source._connection.transport.pid  # noqa: SLF001 - ssh itself
+            guest = _descendants(server.process.pid)
+            shells = [p for p in guest if _comm(p) in ("sh", "dash", "bash", "busybox")]
+            sessions = [p for p in guest if p not in shells]
+            before = {p: _proc_cpu(p) for p in guest + [client]}
+            wall = time.monotonic()
+            _ticks([source], seconds, interval)
+            wall = time.monotonic() - wall
+
+            def cpu(pids: list[int]) -> float:
+                return 100 * sum(_proc_cpu(p) - before[p] for p in pids) / wall
+
+            rows = [
+                {"what": "--ssh 127.0.0.1: the guest's sh (dash) and what it forked", "cpu_pct": cpu(shells),
+                 "peak_rss_mib": max(_hwm_mib(p) for p in shells)},
+                {"what": "--ssh 127.0.0.1: the guest's sshd session (transport, guest side)",
+                 "cpu_pct": cpu(sessions), "peak_rss_mib": max(_hwm_mib(p) for p in sessions)},
+                {"what": "--ssh 127.0.0.1: the local ssh client (transport, local side)",
+                 "cpu_pct": cpu([client]), "peak_rss_mib": _hwm_mib(client)},
+            ]
+            source.close()
+        finally:
+            server.process.terminate()
+            server.process.wait(5)
+    return rows
 
 
 def _proc_cpu(pid: int) -> float:
@@ -210,6 +274,10 @@ def main() -> None:
         print(json.dumps(rows[-1]), flush=True)
     monitor = shutil.which("balloontop", path=str(Path(sys.executable).parent)) or shutil.which("balloontop")
     others = []
+    if shutil.which("sshd") or Path("/usr/sbin/sshd").exists():
+        for row in ssh_side(args.seconds, args.interval, replies):
+            others.append(row)
+            print(json.dumps(row), flush=True)
     if monitor:
         others.append(in_pty([monitor, "--interval", str(args.interval)], args.seconds))
         print(json.dumps(others[-1]), flush=True)
@@ -228,7 +296,8 @@ def main() -> None:
         print(f"| {r['what']} | {r['cpu_pct']:.2f} % | {r['peak_rss_mib']:.1f} MiB | {r['bytes_per_tick']:.0f} B"
               f" | {r['zlib_per_tick']:.0f} B | {r['round_trips_first_tick']} round trips, {r['bytes_first_tick']} B |")
     for r in others:
-        print(f"| {r['what']} (in the guest, 120x40) | {r['cpu_pct']:.2f} % | {r['peak_rss_mib']:.1f} MiB | | | |")
+        where = " (in the guest, 120x40)" if "terminal_bytes_per_s" in r else ""
+        print(f"| {r['what']}{where} | {r['cpu_pct']:.2f} % | {r['peak_rss_mib']:.1f} MiB | | | |")
     print()
     print("| local side | CPU (% of a core) | RSS |")
     print("|---|---|---|")
