@@ -224,8 +224,17 @@ def in_pty(argv: list[str], seconds: float, quit_key: bytes = b"q") -> dict:
     drain(t0 + seconds)
     cpu1, wall = _proc_cpu(pid), time.monotonic() - t0
     hwm = _hwm_mib(pid)
+    done, status = os.waitpid(pid, os.WNOHANG)
+    if done:
+        raise SystemExit(f"{argv[0]} exited during the measurement (status {status})")
     os.write(fd, quit_key)
     time.sleep(0.5)
+    done, _ = os.waitpid(pid, os.WNOHANG)
+    if done:
+        os.close(fd)
+        return {"what": " ".join(Path(argv[0]).name if i == 0 else a for i, a in enumerate(argv)),
+                "cpu_pct": 100 * (cpu1 - cpu0) / wall, "peak_rss_mib": hwm,
+                "terminal_bytes_per_s": (received - bytes0) / wall}
     try:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
