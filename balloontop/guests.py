@@ -52,8 +52,9 @@ remote guests (nothing is installed in the guest: it needs sh and head):
   --via 'COMMAND'            COMMAND's stdin/stdout is a POSIX sh on the guest, e.g.
                              'docker exec -i NAME sh', 'kubectl exec -i POD -- sh',
                              'socat - UNIX-CONNECT:/path/to/virtio-console.sock'
-  --root DIR                 names a directory on the guest; [[guest]] tables of the
-                             config file define a fleet, --guest NAME picks from it"""
+  --root DIR                 then names a directory on the guest (missing: exit 3)
+  config file                [[guest]] tables (name, via or ssh, ssh_options, root)
+                             define a fleet; --guest NAME picks from it; flags win"""
 
 
 @dataclass(frozen=True)

@@ -51,8 +51,8 @@ def _record_replies() -> list[bytes]:
     replies: list[bytes] = []
     original = transport_module.Transport.exchange
 
-    def exchange(self, script, end, timeout, limit):  # type: ignore[no-untyped-def]
-        data = original(self, script, end, timeout, limit)
+    def exchange(self, script, end, timeout, limit, what="answer"):  # type: ignore[no-untyped-def]
+        data = original(self, script, end, timeout, limit, what)
         replies.append(data)
         return data
 
@@ -120,6 +120,70 @@ def guest_side(shell: str, seconds: float, interval: float, replies: list[bytes]
     }
 
 
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return "?"
+
+
+def ssh_side(seconds: float, interval: float, replies: list[bytes]) -> list[dict]:
+    """One guest (this machine) read through ``--ssh`` to a throwaway sshd on 127.0.0.1:
+    the guest's shell (and the children it reaped), the guest's sshd session process
+    (the transport's guest side: crypto and compression) and the local ssh client."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from remote.conftest import start_sshd
+
+    with tempfile.TemporaryDirectory() as tmp:
+        server = start_sshd(Path(tmp))
+        try:
+            spec = GuestSpec("bench", "ssh", f"127.0.0.1:{server.port}", tuple(server.options))
+            source = RemoteSource(spec)
+            replies.clear()
+            source.sample()
+            client = source._connection.transport.pid  # noqa: SLF001 - ssh itself
+            guest = _descendants(server.process.pid)
+            shells = [p for p in guest if _comm(p) in ("sh", "dash", "bash", "busybox")]
+            sessions = [p for p in guest if p not in shells]
+            before = {p: _proc_cpu(p) for p in guest + [client]}
+            wall = time.monotonic()
+            _ticks([source], seconds, interval)
+            wall = time.monotonic() - wall
+
+            def cpu(pids: list[int]) -> float:
+                return 100 * sum(_proc_cpu(p) - before[p] for p in pids) / wall
+
+            rows = [
+                {"what": "--ssh 127.0.0.1: the guest's sh (dash) and what it forked", "cpu_pct": cpu(shells),
+                 "peak_rss_mib": max(_hwm_mib(p) for p in shells)},
+                {"what": "--ssh 127.0.0.1: the guest's sshd session (transport, guest side)",
+                 "cpu_pct": cpu(sessions), "peak_rss_mib": max(_hwm_mib(p) for p in sessions)},
+                {"what": "--ssh 127.0.0.1: the local ssh client (transport, local side)",
+                 "cpu_pct": cpu([client]), "peak_rss_mib": _hwm_mib(client)},
+            ]
+            source.close()
+        finally:
+            server.process.terminate()
+            server.process.wait(5)
+    return rows
+
+
 def _proc_cpu(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = sum(int(v) for v in fields[11:15])  # utime stime cutime cstime
@@ -160,8 +224,17 @@ def in_pty(argv: list[str], seconds: float, quit_key: bytes = b"q") -> dict:
     drain(t0 + seconds)
     cpu1, wall = _proc_cpu(pid), time.monotonic() - t0
     hwm = _hwm_mib(pid)
+    done, status = os.waitpid(pid, os.WNOHANG)
+    if done:
+        raise SystemExit(f"{argv[0]} exited during the measurement (status {status})")
     os.write(fd, quit_key)
     time.sleep(0.5)
+    done, _ = os.waitpid(pid, os.WNOHANG)
+    if done:
+        os.close(fd)
+        return {"what": " ".join(Path(argv[0]).name if i == 0 else a for i, a in enumerate(argv)),
+                "cpu_pct": 100 * (cpu1 - cpu0) / wall, "peak_rss_mib": hwm,
+                "terminal_bytes_per_s": (received - bytes0) / wall}
     try:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
@@ -210,6 +283,10 @@ def main() -> None:
         print(json.dumps(rows[-1]), flush=True)
     monitor = shutil.which("balloontop", path=str(Path(sys.executable).parent)) or shutil.which("balloontop")
     others = []
+    if shutil.which("sshd") or Path("/usr/sbin/sshd").exists():
+        for row in ssh_side(args.seconds, args.interval, replies):
+            others.append(row)
+            print(json.dumps(row), flush=True)
     if monitor:
         others.append(in_pty([monitor, "--interval", str(args.interval)], args.seconds))
         print(json.dumps(others[-1]), flush=True)
@@ -228,7 +305,8 @@ def main() -> None:
         print(f"| {r['what']} | {r['cpu_pct']:.2f} % | {r['peak_rss_mib']:.1f} MiB | {r['bytes_per_tick']:.0f} B"
               f" | {r['zlib_per_tick']:.0f} B | {r['round_trips_first_tick']} round trips, {r['bytes_first_tick']} B |")
     for r in others:
-        print(f"| {r['what']} (in the guest, 120x40) | {r['cpu_pct']:.2f} % | {r['peak_rss_mib']:.1f} MiB | | | |")
+        where = " (in the guest, 120x40)" if "terminal_bytes_per_s" in r else ""
+        print(f"| {r['what']}{where} | {r['cpu_pct']:.2f} % | {r['peak_rss_mib']:.1f} MiB | | | |")
     print()
     print("| local side | CPU (% of a core) | RSS |")
     print("|---|---|---|")

@@ -14,7 +14,7 @@ import json
 import sys
 from typing import Any
 
-from ..guests import add_guest_arguments
+from ..guests import GUEST_HELP, add_guest_arguments
 
 EPILOG = """\
 examples:
@@ -42,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "decode",
         help="explain virtio feature bits",
         description="Explain the bits of a virtio features value (sysfs string, 0xHEX or a bit list).",
-        epilog=EPILOG,
+        epilog=EPILOG + "\n\n" + GUEST_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
@@ -223,17 +223,17 @@ def _devices_of(args: argparse.Namespace, warnings: list[str]) -> tuple[tuple[An
         return read_virtio_devices(Root(check_root(args.root)), warnings), args.root
     from ..remote.source import RemoteSource
 
+    def read(tree: Any) -> tuple[tuple[Any, ...], list[str]]:
+        found: list[str] = []
+        return read_virtio_devices(tree, found), found
+
     source = RemoteSource(specs[0])
     try:
-        tree = source.open_tree()
-        devices = read_virtio_devices(tree, warnings)
-        if tree.failed is not None:
-            from ..errors import BalloontopError
-
-            raise BalloontopError(str(tree.failed))
-        return devices, f"{specs[0].label}:{specs[0].root}"
+        devices, found = source.read_with(read)
     finally:
         source.close()
+    warnings.extend(found)
+    return devices, f"{specs[0].label}:{specs[0].root}"
 
 
 def _run_all(args: argparse.Namespace) -> int:

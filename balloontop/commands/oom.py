@@ -7,7 +7,7 @@ import os
 import sys
 from typing import Any
 
-from ..guests import add_guest_arguments
+from ..guests import GUEST_HELP, add_guest_arguments
 
 HELP_EPILOG = """\
 The kernel log is /dev/kmsg on the live system (root /), <root>/dev/kmsg (a file of
@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "have been without it. SysRq-m and allocation-failure memory reports are listed "
             "with their balloon figures too."
         ),
-        epilog=HELP_EPILOG,
+        epilog=HELP_EPILOG + "\n\n" + GUEST_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--root", default="/", metavar="DIR",
@@ -104,9 +104,14 @@ def _run_remote(args: argparse.Namespace, spec: object) -> int:
             result = parse_log(text)
             records, skipped, where = list(result.records), result.skipped, f"dmesg on {source.name}"
         else:
-            tree = source.open_tree()
-            reader = KmsgReader(tree)
-            records = reader.read_new()
+            reader = KmsgReader("/")  # replaced below: the guest's tree, once connected
+
+            def read(tree: object) -> list:
+                nonlocal reader
+                reader = KmsgReader(tree)  # type: ignore[arg-type]
+                return reader.read_new()
+
+            records = source.read_with(read)
             if not records and reader.warnings:
                 raise BalloontopError(f"no kernel log: {reader.warnings[0].removeprefix('kernel log: ')}")
             where, skipped = f"{source.name}:{reader.source}", reader.skipped
@@ -127,6 +132,7 @@ def _print(args: argparse.Namespace, found: list[Any], records: list[Any], where
         if replaced:
             print(f"balloontop: warning: {warning(replaced)}", file=sys.stderr)
         return 0
+
     ooms = [a for a in found if a.report.kind == "oom"]
     others = [a for a in found if a.report.kind != "oom"]
     lines: list[str] = []

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ..model import Sample
 
-from ..guests import add_guest_arguments
+from ..guests import GUEST_HELP, add_guest_arguments
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,6 +18,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "snapshot",
         help="print one reading of the balloon and exit",
         description="Read the guest's balloon interfaces once and print them.",
+        epilog=GUEST_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--root", default="/", metavar="DIR",
                         help="read this folder as the guest's / (default /; with --via/--ssh a folder on the guest)")

@@ -68,7 +68,8 @@ class Connection:
             "printf '\\n%s g\\n' \"$T\"; head -c 16384 /proc/self/smaps 2>&-\n"
             "printf '\\n%s Z 0\\n' \"$T\"\n"
         ).encode()
-        data = self.transport.exchange(script, end_marker(self.framing, 0), self.connect_timeout, 1 << 20)
+        data = self.transport.exchange(script, end_marker(self.framing, 0), self.connect_timeout, 1 << 20,
+                                       what="answer to the greeting (connect timeout)")
         self.round_trips += 1
         parts = data.split(self.framing.sep)
         kinds = {part[:1]: part for part in parts[1:]}
@@ -156,10 +157,7 @@ class ShellRoot:
             again = [q for q in used if q not in fresh]
             if again:
                 fresh.update(_results(again, self.connection.batch(again)))
-        self._devices = devices
-        for query, result in fresh.items():
-            if _is_slow(query, result):
-                self._slow[query] = result
+        self._keep(fresh)
         self._results = {**self._slow, **fresh}
 
     def fetch_missed(self) -> int:
@@ -167,11 +165,16 @@ class ShellRoot:
         plan, self.missed = list(self.missed), {}
         if plan:
             fresh = _results(plan, self.connection.batch(plan))
-            for query, result in fresh.items():
-                if _is_slow(query, result):
-                    self._slow[query] = result
+            self._keep(fresh)
             self._results.update(fresh)
         return len(plan)
+
+    def _keep(self, fresh: dict[Query, object]) -> None:
+        """Note the slow answers and the device list among ``fresh`` answers."""
+        for query, result in fresh.items():
+            if _is_slow(query, result):
+                self._slow[query] = result
+        self._devices = fresh.get(Query("list", DEVICES_LIST), self._devices)
 
     def forget_used(self) -> None:
         """Start the tick's list of questions again (before reading the tick once more)."""
@@ -191,15 +194,16 @@ class ShellRoot:
         except (TransportError, FramingError) as exc:
             self.failed = exc
             return None
-        result = _results([query], reply)[query]
-        self._results[query] = result
-        if _is_slow(query, result):
-            self._slow[query] = result
-        return result
+        fresh = _results([query], reply)
+        self._keep(fresh)
+        self._results.update(fresh)
+        return fresh[query]
 
     # -- FileTree --------------------------------------------------------------------------
 
-    def read_text(self, rel: str) -> tuple[str | None, ReadError | None]:
+    def read_text(self, rel: str, limit: int | None = None) -> tuple[str | None, ReadError | None]:
+        """``limit`` is accepted as by ``Root.read_text``; the connection's own cap per file
+        (``protocol.FILE_CAP``) applies to every answer."""
         rel = rel.lstrip("/")
         result = self._ask(Query("read", rel))
         if not isinstance(result, FileResult):

@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from ..errors import BalloontopError
 from ..guests import GuestSpec
@@ -28,6 +28,8 @@ from ..sampler import Sampler
 from .protocol import FILE_CAP, FramingError, parse_procs
 from .shellroot import Connection, ShellRoot
 from .transport import Transport, TransportError
+
+T = TypeVar("T")
 
 BACKOFF_FIRST = 1.0
 BACKOFF_MAX = 30.0
@@ -52,6 +54,7 @@ class RemoteSource:
         self.kernel_log_refused = False
         self._events: list[Event] = []
         """Drops (``gap``) and reconnects (``reconnect``) not taken yet (``take_events``)."""
+        self._kmsg_last: tuple[int | None, str] | None = None
         self._connection: Connection | None = None
         self._root: ShellRoot | None = None
         self._sampler: Sampler | None = None
@@ -162,6 +165,9 @@ class RemoteSource:
         except (TransportError, FramingError, OSError) as exc:
             self._drop(exc)
             return None
+        except Exception as exc:  # noqa: BLE001 - a source never raises: say it, reconnect
+            self._drop(BalloontopError(f"{self.spec.label}: reading failed ({type(exc).__name__}: {exc})"))
+            return None
 
     def read_once(self) -> Sample:
         """Connect, read one sample, close: for ``snapshot``, ``oom`` and ``decode``
@@ -173,13 +179,42 @@ class RemoteSource:
         except FramingError as exc:
             raise BalloontopError(f"{self.spec.label}: unreadable answer: {exc}") from None
 
-    def open_tree(self) -> ShellRoot:
-        """Connect (raising like ``read_once``) and return the guest's tree, for readers
-        that are not the sampler (``decode --all``). Questions cost a round trip each."""
+    def read_with(self, read: Callable[[ShellRoot], T]) -> T:
+        """Connect if needed and return ``read(tree)`` for a reader that is not the sampler
+        (``decode --all``): discovered in a few round trips like a tick (``read`` may run
+        several times; its result is the one of a pass that had every answer).
+        Raises like ``read_once``."""
         if self._connection is None:
             self.connect()
         assert self._root is not None
-        return self._root
+        self._root.refresh()
+        try:
+            result = self._collect(read, lambda: None)
+        except FramingError as exc:
+            raise BalloontopError(f"{self.spec.label}: unreadable answer: {exc}") from None
+        if self._root.failed is not None:
+            raise BalloontopError(str(self._root.failed))
+        return result
+
+    def _collect(self, read: Callable[[ShellRoot], T], discard: Callable[[], None]) -> T:
+        """``read(root)`` with unknown answers noted, asked in one batch and read again,
+        until a pass has every answer (``discard``: forget what a pass with unknown
+        answers may have cached)."""
+        root = self._root
+        assert root is not None
+        root.collecting = True
+        try:
+            for _ in range(MAX_DISCOVERY_PASSES):
+                result = read(root)
+                if not root.missed:
+                    return result
+                root.fetch_missed()
+                root.forget_used()
+                discard()
+            root.collecting = False
+            return read(root)
+        finally:
+            root.collecting = False
 
     def _read_tick(self) -> Sample:
         assert self._root is not None and self._sampler is not None
@@ -187,22 +222,11 @@ class RemoteSource:
         want_procs = self._ticks % self.process_every == 1 or self.process_every == 1
         root = self._root
         root.refresh(procs=want_procs, procs_min_pages=self._procs_min_pages)
-        root.collecting = True
-        try:
-            for _ in range(MAX_DISCOVERY_PASSES):
-                sample = self._sampler.sample()
-                if not root.missed:
-                    break
-                # answers were missing: this reading is discarded, and so is what the
-                # device cache may have kept from it
-                root.fetch_missed()
-                root.forget_used()
-                self._sampler = Sampler(root, clock=self.clock)
-            else:
-                root.collecting = False
-                sample = self._sampler.sample()
-        finally:
-            root.collecting = False
+
+        def new_sampler() -> None:  # the device cache may hold what a partial pass read
+            self._sampler = Sampler(root, clock=self.clock)
+
+        sample = self._collect(lambda _root: self._sampler.sample(), new_sampler)  # type: ignore[union-attr]
         if root.failed is not None:
             raise root.failed  # type: ignore[misc]
         self.hostname = sample.system.hostname
@@ -263,6 +287,26 @@ class RemoteSource:
             self.kernel_log_refused = True
             return None, "kernel log: the guest has no dmesg command"
         return text, None
+
+    def new_kernel_records(self) -> tuple[list[Any], str | None]:
+        """Kernel log records not returned before (all of them the first time), from
+        ``kernel_log()``, and the reason once when the guest refuses. The whole log crosses
+        the link each call: call it every few ticks, not every tick."""
+        from ..kmsg.records import parse_log
+
+        text, why = self.kernel_log()
+        if text is None:
+            return [], why
+        records = list(parse_log(text).records)
+        start = 0
+        if self._kmsg_last is not None:
+            for index in range(len(records) - 1, -1, -1):
+                if (records[index].usec, records[index].text) == self._kmsg_last:
+                    start = index + 1
+                    break
+        if records:
+            self._kmsg_last = (records[-1].usec, records[-1].text)
+        return records[start:], None
 
 
 def _printable(text: str) -> str:

@@ -125,7 +125,7 @@ class Transport:
 
     # -- one exchange ------------------------------------------------------------------
 
-    def exchange(self, script: bytes, end: bytes, timeout: float, limit: int) -> bytes:
+    def exchange(self, script: bytes, end: bytes, timeout: float, limit: int, what: str = "answer") -> bytes:
         """Send ``script``; return what the guest wrote up to and including ``end``.
 
         Raises ``TransportError`` when the transport ends, the deadline passes or more
@@ -146,7 +146,7 @@ class Transport:
                 if left <= 0:
                     got = bytes(buffer[:60]).decode("utf-8", "replace")
                     raise TransportError(
-                        f"{self.label}: no complete answer within {timeout:g} s"
+                        f"{self.label}: no complete {what} within {timeout:g} s"
                         + (f" (got {len(buffer)} bytes: {''.join(c if c.isprintable() else '?' for c in got)!r})" if buffer else "")
                         + self._stderr_note())
                 for key, _ in self._selector.select(left):

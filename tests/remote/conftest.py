@@ -11,6 +11,7 @@ skip, and fail when CI=true.
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import re
@@ -44,6 +45,8 @@ def fixture_roots() -> list[Path]:
 
 
 def static_busybox() -> str:
+    if os.geteuid() != 0:
+        missing("busybox guests are entered with chroot, which needs root")
     if not os.path.exists(BUSYBOX):
         missing("busybox-static is not installed (apt-get install busybox-static)")
     out = subprocess.run(["file", "-L", BUSYBOX], capture_output=True, text=True) if shutil.which("file") else None
@@ -129,11 +132,9 @@ class SshServer:
         return args
 
 
-@pytest.fixture(scope="module")
-def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
-    if not os.path.exists(SSHD) or not shutil.which("ssh-keygen") or not shutil.which("ssh"):
-        missing("openssh-server is not installed (apt-get install openssh-server)")
-    work = tmp_path_factory.mktemp("sshd")
+def start_sshd(work: Path) -> SshServer:
+    """A throwaway sshd on 127.0.0.1 with keys and known-hosts under ``work``
+    (``RuntimeError`` when it does not start; the caller stops ``.process``)."""
     host_key, user_key = work / "host_ed25519", work / "user_ed25519"
     for key in (host_key, user_key):
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
@@ -148,30 +149,44 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
         "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nPubkeyAuthentication yes\n"
         "AllowTcpForwarding no\nX11Forwarding no\nPrintMotd no\nLogLevel ERROR\n"
     )
+    kind, key = Path(f"{host_key}.pub").read_text().split(" ", 2)[:2]
     known = work / "known_hosts"
-    known.write_text(f"[127.0.0.1]:{port} {Path(f'{host_key}.pub').read_text().split(' ', 2)[0]} "
-                     f"{Path(f'{host_key}.pub').read_text().split(' ', 2)[1]}\n")
+    known.write_text(f"[127.0.0.1]:{port} {kind} {key}\n")
     # sshd insists on its privilege-separation directory (normally made by its service unit).
     os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
     process = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stdout=subprocess.DEVNULL,
                                stderr=open(work / "sshd.log", "wb"))
     deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
+    while True:
         if process.poll() is not None:
-            pytest.fail(f"sshd exited: {(work / 'sshd.log').read_text()}")
+            raise RuntimeError(f"sshd exited: {(work / 'sshd.log').read_text()}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
             break
         except OSError:
+            if time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError("sshd does not listen after 15 s") from None
             time.sleep(0.1)
     options = [f"UserKnownHostsFile={known}", "GlobalKnownHostsFile=/dev/null", "StrictHostKeyChecking=yes",
-               f"IdentityFile={user_key}", "IdentitiesOnly=yes", "User=root", "LogLevel=ERROR"]
+               f"IdentityFile={user_key}", "IdentitiesOnly=yes", f"User={getpass.getuser()}", "LogLevel=ERROR"]
+    return SshServer(port, options, process)
+
+
+@pytest.fixture(scope="module")
+def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
+    if not os.path.exists(SSHD) or not shutil.which("ssh-keygen") or not shutil.which("ssh"):
+        missing("openssh-server is not installed (apt-get install openssh-server)")
     try:
-        yield SshServer(port, options, process)
+        server = start_sshd(tmp_path_factory.mktemp("sshd"))
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    try:
+        yield server
     finally:
-        process.terminate()
+        server.process.terminate()
         try:
-            process.wait(5)
+            server.process.wait(5)
         except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            server.process.kill()
+            server.process.wait()

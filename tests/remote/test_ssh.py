@@ -3,6 +3,7 @@ known-hosts: nothing is written to ~/.ssh)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -71,5 +72,21 @@ def test_silent_guest_fails_within_the_connect_timeout() -> None:
     out = subprocess.run([sys.executable, "-m", "balloontop", "snapshot", "--via", "sleep 60",
                           "--connect-timeout", "1.5"], capture_output=True, text=True, timeout=30)
     assert out.returncode == 1
-    assert "no complete answer within 1.5 s" in out.stderr
+    assert "no complete answer to the greeting (connect timeout) within 1.5 s" in out.stderr
     assert time.monotonic() - start < 1.5 + 5
+
+
+def test_a_fleet_guest_from_the_config_file(sshd: SshServer, tmp_path: Path) -> None:
+    tree = TREES[0]
+    config = tmp_path / "config.toml"
+    options = ", ".join(f'"{o}"' for o in sshd.options)
+    config.write_text(f'[[guest]]\nname = "db1"\nssh = "127.0.0.1:{sshd.port}"\nssh_options = [{options}]\n'
+                      f'root = "{tree}"\n\n[[guest]]\nname = "other"\nvia = "false"\n')
+    env = dict(os.environ, BALLOONTOP_CONFIG=str(config))
+    out = subprocess.run([sys.executable, "-m", "balloontop", "snapshot", "--json", "--guest", "db1"],
+                         capture_output=True, text=True, timeout=60, env=env)
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["guest"] == {"name": "db1", "transport": "ssh", "target": f"127.0.0.1:{sshd.port}",
+                            "hostname": None}
+    assert doc["root"] == str(tree) and doc["balloon"]["kib"] == 524288
