@@ -142,6 +142,8 @@ def from_file(path: Path, required: bool = False) -> dict[str, Any]:
         raise UsageError(f"config file {path}: {exc}") from None
     out = {}
     for key, value in data.items():
+        if key == "guest":  # [[guest]] tables: the fleet, read by balloontop.guests.read_fleet
+            continue
         if key not in _KEYS:
             raise UsageError(f"config file {path}: unknown key {key!r}")
         out[key] = _coerce(key, value, f"config file {path}: {key}")

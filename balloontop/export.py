@@ -24,6 +24,7 @@ balloontop_memory_total_bytes                         gauge    (MemTotal)
 balloontop_memory_available_bytes                     gauge    (MemAvailable)
 balloontop_memory_free_bytes                          gauge    (MemFree)
 balloontop_virtio_balloon_features_info               info     instance, bits, deflate_on_oom, ...
+balloontop_<driver>_<stat>[_<unit>]                   gauge    instance (each numeric driver stat)
 balloontop_sample_warnings                            gauge    (warnings in the last sample)
 balloontop_host_actual_bytes                          gauge    guest (with --qmp: QEMU's actual)
 balloontop_host_guest_stat                            gauge    guest, stat (QEMU's guest-stats)
@@ -33,12 +34,16 @@ balloontop_scrape_errors_total                        counter  (scrapes whose sa
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from . import drivers
 from .model import Sample
+from .parsers.vmstat import allocation_stalls
+from .units import kib_to_bytes
 
 DEFAULT_LISTEN = "127.0.0.1:9477"
 TEXTFILE_NAME = "balloontop.prom"
@@ -53,15 +58,39 @@ VMSTAT_COUNTERS = (
     ("oom_kill", "balloontop_vmstat_oom_kill", "Processes killed by the OOM killer since boot"),
 )
 
-# virtio_balloon feature bits (include/uapi/linux/virtio_balloon.h) as info labels
-VIRTIO_BALLOON_FEATURES = (
-    (0, "must_tell_host"),
-    (1, "stats_vq"),
-    (2, "deflate_on_oom"),
-    (3, "free_page_hint"),
-    (4, "page_poison"),
-    (5, "reporting"),
-)
+# virtio_balloon feature bits 0-5 (include/uapi/linux/virtio_balloon.h) as info labels,
+# named by their macro's one short form: must_tell_host, stats_vq, deflate_on_oom, ...
+VIRTIO_BALLOON_FEATURE_BITS = range(6)
+
+# A driver statistic's unit -> (metric name suffix, factor to the base unit, name endings dropped)
+_UNIT_SUFFIX: dict[str, tuple[str, int, tuple[str, ...]]] = {
+    "kB": ("_bytes", 1024, ("_kb", "_kib")),
+    "KiB": ("_bytes", 1024, ("_kb", "_kib")),
+    "bytes": ("_bytes", 1, ("_bytes",)),
+    "s": ("_seconds", 1, ("_seconds",)),
+    "pages": ("_pages", 1, ("_pages",)),
+    "frames": ("_frames", 1, ("_frames",)),
+}
+
+
+def driver_metric_name(driver: str, stat: str, unit: str) -> tuple[str, int]:
+    """``("virtio_balloon", "InflatedTotal", "kB")`` -> ``("balloontop_virtio_balloon_inflated_total_bytes", 1024)``."""
+    snake = re.sub(r"(?<=[a-z])(?=[A-Z])", "_", stat).lower()
+    snake = re.sub(r"[^a-z0-9_]", "_", snake)
+    suffix, factor, endings = _UNIT_SUFFIX.get(unit, ("", 1, ()))
+    for ending in endings:
+        snake = snake.removesuffix(ending)
+    return f"balloontop_{driver}_{snake}{suffix}", factor
+
+
+def _feature_label(bit: int) -> str:
+    from .virtio.decode import decode_bits
+
+    return (decode_bits([bit], virtio_balloon_id())[0].short_name or f"bit_{bit}").lower()
+
+
+def virtio_balloon_id() -> int:
+    return int(drivers.virtio_balloon.DEVICE_ID)
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -164,7 +193,7 @@ def metric_families(sample: Sample | None, scrape_errors: int = 0) -> Iterator[A
         if not reading.counts_in_total:
             continue
         if reading.inflated_kib is not None:
-            size.add_metric([reading.driver, reading.instance], reading.inflated_kib * 1024)
+            size.add_metric([reading.driver, reading.instance], kib_to_bytes(reading.inflated_kib))
         if reading.accounting is not None:
             accounting.add_metric([reading.driver, reading.instance, reading.accounting], 1)
     yield size
@@ -176,7 +205,7 @@ def metric_families(sample: Sample | None, scrape_errors: int = 0) -> Iterator[A
             "Memory in all balloons of the guest; source = where the figure comes from",
             labels=["source"],
         )
-        total.add_metric([sample.balloon.source or ""], sample.balloon.kib * 1024)
+        total.add_metric([sample.balloon.source or ""], kib_to_bytes(sample.balloon.kib))
         yield total
 
     vm = sample.vmstat
@@ -185,12 +214,12 @@ def metric_families(sample: Sample | None, scrape_errors: int = 0) -> Iterator[A
             family = CounterMetricFamily(name, help_text)
             family.add_metric([], vm[key])
             yield family
-    stalls = [v for k, v in vm.items() if k.startswith("allocstall_")]
-    if stalls:
+    stalls = allocation_stalls(vm)
+    if stalls is not None:
         family = CounterMetricFamily(
             "balloontop_vmstat_allocstall", "Allocation stalls (direct reclaim) since boot"
         )
-        family.add_metric([], sum(stalls))
+        family.add_metric([], stalls)
         yield family
     if "nr_balloon_pages" in vm:
         yield GaugeMetricFamily(
@@ -207,7 +236,7 @@ def metric_families(sample: Sample | None, scrape_errors: int = 0) -> Iterator[A
         ("balloontop_memory_free_bytes", system.mem_free_kib, "MemFree of the guest"),
     ):
         if value is not None:
-            yield GaugeMetricFamily(name, help_text, value=value * 1024)
+            yield GaugeMetricFamily(name, help_text, value=kib_to_bytes(value))
 
     info = InfoMetricFamily(
         "balloontop_virtio_balloon_features",
@@ -223,11 +252,12 @@ def metric_families(sample: Sample | None, scrape_errors: int = 0) -> Iterator[A
             "bits": ",".join(str(b) for b in sorted(bits)),
             "unknown_bits": ",".join(str(b) for b in reading.features.unknown_bits),
         }
-        labels.update({name: str(bit in bits).lower() for bit, name in VIRTIO_BALLOON_FEATURES})
+        labels.update({_feature_label(bit): str(bit in bits).lower() for bit in VIRTIO_BALLOON_FEATURE_BITS})
         info.add_metric([reading.instance], labels)
         has_info = True
     if has_info:
         yield info
+    yield from driver_stat_families(sample)
 
     yield GaugeMetricFamily(
         "balloontop_sample_warnings", "Warnings in the last sample (unreadable files, ...)",
@@ -235,6 +265,32 @@ def metric_families(sample: Sample | None, scrape_errors: int = 0) -> Iterator[A
     )
     yield from host_metric_families(sample)
     yield errors
+
+
+def driver_stat_families(sample: Sample) -> Iterator[Any]:
+    """One gauge per numeric statistic a driver declares (label ``instance``), its help text
+    the declared meaning, in base units (bytes, seconds)."""
+    from prometheus_client.core import GaugeMetricFamily
+
+    families: dict[str, Any] = {}
+    for reading in sample.drivers:
+        declared = drivers.BY_NAME.get(reading.driver)
+        if declared is None:
+            continue
+        done: set[str] = set()
+        for stat, spec in declared.STATS.items():
+            value = reading.stats[stat].value if stat in reading.stats else None
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                continue
+            name, factor = driver_metric_name(reading.driver, stat, spec.unit)
+            if name in done:  # the same figure in another unit (xen: target_kb, target): the first
+                continue
+            done.add(name)
+            if name not in families:
+                families[name] = GaugeMetricFamily(
+                    name, f"{spec.meaning} ({reading.driver} {stat})", labels=["instance"])
+            families[name].add_metric([reading.instance], value * factor)
+    yield from families.values()
 
 
 def host_metric_families(sample: Sample, guest: str | None = None) -> Iterator[Any]:

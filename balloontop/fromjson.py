@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from .drivers import stat_spec
 from .host.reading import host_reading_from_json
 from .model import (
     BalloonTotal,
@@ -17,6 +18,7 @@ from .model import (
     FeatureSet,
     Sample,
     Stat,
+    StatSpec,
     SystemInfo,
     VirtioDevice,
     frozen_map,
@@ -104,17 +106,23 @@ def _stat_value(value: Any, where: str) -> int | float | str | None:
     return _number(value, where, -1e30, 1e30)
 
 
+def _stat(driver: str, name: str, recorded: Any) -> Stat:
+    """A recorded statistic: a value (schema 2), or ``{"value", "unit", "meaning"}`` (schema 1,
+    whose own unit and meaning are kept)."""
+    where = f"stats.{name[:40]}"
+    if isinstance(recorded, dict):
+        return Stat(_stat_value(recorded.get("value"), where),
+                    StatSpec(_opt_str(recorded.get("unit", ""), "stat unit") or "",
+                             _opt_str(recorded.get("meaning", ""), "stat meaning") or ""))
+    return Stat(_stat_value(recorded, where), stat_spec(driver, name))
+
+
 def _driver(obj: dict[str, Any]) -> DriverReading:
-    stats = {
-        str(name)[:MAX_TEXT]: Stat(
-            value=_stat_value(s.get("value"), f"stats.{str(name)[:40]}"),
-            unit=_opt_str(s.get("unit", ""), "stat unit") or "",
-            meaning=_opt_str(s.get("meaning", ""), "stat meaning") or "",
-        )
-        for name, s in (obj.get("stats") or {}).items()
-    }
+    driver = _opt_str(obj["driver"], "driver") or ""
+    stats = {str(name)[:MAX_TEXT]: _stat(driver, str(name)[:MAX_TEXT], s)
+             for name, s in (obj.get("stats") or {}).items()}
     return DriverReading(
-        driver=_opt_str(obj["driver"], "driver") or "",
+        driver=driver,
         instance=_opt_str(obj["instance"], "instance") or "",
         inflated_kib=_opt_int(obj.get("inflated_kib"), "inflated_kib", 0, MAX_KIB),
         source=_opt_str(obj.get("source"), "source"),

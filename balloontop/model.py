@@ -21,28 +21,6 @@ Accounting = Literal["total", "used"]
 """``total``: ballooned memory is removed from MemTotal (the design note's InflatedTotal);
 ``used``: it stays in MemTotal and looks used (InflatedFree)."""
 
-DRIVER_NAMES = (
-    "virtio_balloon",
-    "hv_balloon",
-    "vmw_balloon",
-    "xen_balloon",
-    "pseries_cmm",
-    "s390_cmm",
-    "virtio_mem",
-)
-
-SOURCES = (
-    "meminfo:Balloon",
-    "meminfo:Inflated",
-    "debugfs:virtio-balloon",
-    "debugfs:hv-balloon",
-    "debugfs:vmmemctl",
-    "sysfs:xen_memory",
-    "sysfs:cmm",
-    "sysctl:cmm",
-    "vmstat:inflate-deflate",
-)
-
 EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
@@ -58,15 +36,26 @@ class StatSpec(NamedTuple):
     meaning: str
 
 
+NO_SPEC = StatSpec("", "")
+"""The spec of a statistic no driver declares (a recording from another version)."""
+
+
 class Stat(NamedTuple):
-    """One statistic of a driver: its value with the unit and meaning declared once."""
+    """One statistic of a driver: its value, and the spec its driver declares (shared, not copied)."""
 
     value: int | float | str | None
-    unit: str
-    meaning: str
+    spec: StatSpec = NO_SPEC
+
+    @property
+    def unit(self) -> str:
+        return self.spec.unit
+
+    @property
+    def meaning(self) -> str:
+        return self.spec.meaning
 
     def to_json(self) -> dict[str, Any]:
-        return {"value": self.value, "unit": self.unit, "meaning": self.meaning}
+        return {"value": self.value, "unit": self.spec.unit, "meaning": self.spec.meaning}
 
 
 class FeatureSet(NamedTuple):
@@ -204,8 +193,8 @@ class Sample:
     drivers: tuple[DriverReading, ...]
     virtio_devices: tuple[VirtioDevice, ...]
     warnings: tuple[str, ...] = ()
-    extra: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
-    """Room for later readers (kernel log, ...) without changing this class."""
+    guest: Mapping[str, Any] | None = None
+    """For a remote guest: ``{"name", "transport" ("via"|"ssh"), "target", "hostname"}``."""
     host: HostReading | None = None
     """The host's view of the same balloon (``--qmp``), or None without a host source."""
 
@@ -222,6 +211,7 @@ class Sample:
             "schema": SCHEMA_VERSION,
             "time": self.time,
             "root": self.root,
+            "guest": dict(self.guest) if self.guest is not None else None,
             "system": self.system.to_json(),
             "meminfo": dict(self.meminfo),
             "vmstat": dict(self.vmstat),
@@ -231,23 +221,6 @@ class Sample:
             "warnings": list(self.warnings),
             "host": self.host.to_json() if self.host is not None else None,
         }
-
-
-EVENT_KINDS = (
-    "inflate",
-    "deflate",
-    "oom_kill",
-    "stall",
-    "low_memory",
-    "driver_added",
-    "driver_removed",
-    "features_changed",
-    "marker",
-    # from the kernel log (balloontop.kmsg)
-    "deflate_on_oom",
-    "show_mem",
-    "balloon_driver",
-)
 
 
 class Event(NamedTuple):

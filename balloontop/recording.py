@@ -1,11 +1,14 @@
 """Recordings: JSON lines of samples and events that survive a crash, and their replay.
 
-Format (schema 1), one JSON object per line, UTF-8:
+Format (schema 2), one JSON object per line, UTF-8:
 
 * first line, the header:
-  ``{"type": "header", "schema": 1, "host", "kernel", "interval", "started", "balloontop"}``
+  ``{"type": "header", "schema": 2, "host", "kernel", "interval", "started", "balloontop"}``
 * one line per sample: ``{"type": "sample", **sample.to_json()}`` (the snapshot schema;
-  its ``time`` is the sample's wall-clock time, seconds since the epoch);
+  its ``time`` is the sample's wall-clock time, seconds since the epoch), except that a
+  driver statistic is its value alone (``"stats": {"current": 29696}``): its unit and
+  meaning are the driver's declaration (``balloontop.drivers.stat_spec``), not repeated on
+  every line. Schema 1 (before) wrote ``{"value", "unit", "meaning"}`` objects; both are read;
 * one line per event or marker: ``event.to_json()`` (``"type": "event"``).
 
 Crash safety: each line is handed to the OS whole and flushed at once (no fsync). A file whose
@@ -34,7 +37,9 @@ from .fromjson import event_from_json, sample_from_json  # noqa: F401 - rebuilt 
 from .model import Event, Sample
 from .sources import SourceKind
 
-RECORDING_SCHEMA = 1
+RECORDING_SCHEMA = 2
+READABLE_SCHEMAS = (1, 2)
+"""1: statistics with their unit and meaning on every line; 2: values only."""
 
 
 # -- writing ---------------------------------------------------------------------------
@@ -88,7 +93,7 @@ class Recorder:
         if not self._header_done:
             self.host = self.host if self.host is not None else sample.system.hostname
             self.kernel = self.kernel if self.kernel is not None else sample.system.kernel
-        self._write({"type": "sample", **sample.to_json()})
+        self._write(sample_line(sample))
         self.samples += 1
 
     def write_event(self, event: Event) -> None:
@@ -152,6 +157,14 @@ class Recorder:
         finally:
             self._file.close()
             self._file = None
+
+
+def sample_line(sample: Sample) -> dict[str, Any]:
+    """A recording's line for ``sample``: its JSON with each driver statistic as its value."""
+    obj = sample.to_json()
+    for reading, out in zip(sample.drivers, obj["drivers"]):
+        out["stats"] = {name: stat.value for name, stat in reading.stats.items()}
+    return {"type": "sample", **obj}
 
 
 def _line(obj: dict[str, Any], replaced: list[str] | None = None) -> bytes:
@@ -380,8 +393,8 @@ def read_recording(path: str, max_bytes: int = MAX_DECOMPRESSED_BYTES) -> Record
                 if rec.header is None:
                     rec.header = obj
                     schema = obj.get("schema")
-                    if schema != RECORDING_SCHEMA:
-                        rec.skip(f"line {number}: header schema {_short(schema)}, read as 1")
+                    if schema not in READABLE_SCHEMAS:
+                        rec.skip(f"line {number}: header schema {_short(schema)}, read as {RECORDING_SCHEMA}")
                 else:
                     rec.skip(f"line {number}: second header ignored")
             else:
@@ -569,10 +582,3 @@ class ReplaySource:
 
 def _count_upto(times: list[float], t: float) -> int:
     return bisect.bisect_right(times, t)
-
-
-def file_size(path: str) -> int:
-    try:
-        return os.path.getsize(path)
-    except OSError:
-        return 0

@@ -347,12 +347,25 @@ class Root:
     def listdir(self, rel: str) -> list[str]:
         """Sorted entries of directory ``rel``; empty when it is missing or unreadable."""
         try:
-            found = self._find(rel)
+            return self._entries(rel)
         except OSError:
             return []
+
+    def list_entries(self, rel: str) -> tuple[list[str] | None, str | None]:
+        """Sorted entries of ``rel``, or ``None`` and ``"missing"`` / ``"permission"``."""
+        try:
+            return self._entries(rel), None
+        except PermissionError:
+            return None, "permission"
+        except OSError:
+            return None, "missing"
+
+    def _entries(self, rel: str) -> list[str]:
+        """Sorted entries of directory ``rel``, opened as the walk found it (raises)."""
+        found = self._find(rel)
         try:
             if not stat.S_ISDIR(found.info.st_mode):
-                return []
+                raise NotADirectoryError(errno.ENOTDIR, "not a directory", rel)
             flags = os.O_RDONLY | os.O_DIRECTORY | _O_CLOEXEC
             if found.parent is None:
                 fd = os.open(found.name, flags)
@@ -361,15 +374,22 @@ class Root:
             try:
                 again = os.fstat(fd)
                 if (again.st_dev, again.st_ino) != (found.info.st_dev, found.info.st_ino):
-                    return []
+                    raise FileNotFoundError(errno.ENOENT, "replaced while it was opened", rel)
                 return sorted(os.listdir(fd))
             finally:
                 os.close(fd)
-        except OSError:
-            return []
         finally:
             if found.parent is not None:
                 os.close(found.parent)
+
+    def dir_identity(self, rel: str) -> int | None:
+        """The inode of directory ``rel``, or ``None`` when it is not one."""
+        info = self.stat(rel)
+        return info.st_ino if info is not None and stat.S_ISDIR(info.st_mode) else None
+
+    def running_page_size(self) -> int | None:
+        """The running machine's page size for ``/``; ``None`` for a copy of a guest."""
+        return os.sysconf("SC_PAGE_SIZE") if self.is_live else None
 
     def readlink(self, rel: str) -> str | None:
         """The target of link ``rel`` (or of a link stored as text), else ``None``."""
@@ -421,3 +441,15 @@ def _link_text(data: bytes | None) -> str | None:
     except UnicodeDecodeError:
         return None
     return text if _LINK_TEXT.match(text) else None
+
+
+def check_root(path: str) -> str:
+    """``path`` when it is a directory, else a ``RootError`` (exit 3): what every command
+    checks before it makes a ``Root`` of the user's ``--root``."""
+    from .errors import RootError
+
+    if not os.path.exists(path):
+        raise RootError(f"root {path!r} does not exist")
+    if not os.path.isdir(path):
+        raise RootError(f"root {path!r} is not a directory")
+    return path

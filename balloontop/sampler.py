@@ -7,6 +7,7 @@ its own reading only: its exception becomes a warning.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 
@@ -18,6 +19,7 @@ from .parsers.meminfo import parse_meminfo
 from .parsers.vmstat import parse_vmstat
 from .rootfs import Root
 from .sources import SourceKind
+from .tree import FileTree
 from .system import read_system
 from .virtio.devices import DeviceCache, read_virtio_devices
 
@@ -26,8 +28,8 @@ class Sampler:
     """Reads a root on demand; keeps between readings only the root, the clock and what
     cannot change while a virtio device exists (``DeviceCache``)."""
 
-    def __init__(self, root: str | Root = "/", clock: Callable[[], float] = time.time) -> None:
-        self.root = root if isinstance(root, Root) else Root(root)
+    def __init__(self, root: str | os.PathLike[str] | FileTree = "/", clock: Callable[[], float] = time.time) -> None:
+        self.root: FileTree = Root(os.fspath(root)) if isinstance(root, (str, os.PathLike)) else root
         self.clock = clock
         self._devices = DeviceCache()
 
@@ -73,7 +75,7 @@ class Sampler:
         )
 
     @staticmethod
-    def _parse(root: Root, rel: str, parser: Callable, warnings: list[str]) -> dict[str, int]:
+    def _parse(root: FileTree, rel: str, parser: Callable, warnings: list[str]) -> dict[str, int]:
         text, error = root.read_text(rel)
         if text is None:
             warnings.append(f"/{rel}: {error.detail if error else 'unreadable'}")

@@ -2,19 +2,18 @@
 
 Kernel and host name come from ``<root>/proc/sys/kernel/{osrelease,hostname}`` and are
 ``None`` when absent: a capture never shows the running machine's values. The page size
-is the running machine's for ``/``; for another root it is derived from the root
+is the running system's for a live tree (asked of the guest for a remote one); for another root it is derived from the root
 (``Balloon:`` kB / ``nr_balloon_pages``, else MemTotal / the zones' managed pages in
 ``/proc/zoneinfo``), else 4096; ``page_size_source`` says which.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 
 from .model import SystemInfo
-from .rootfs import Root
+from .tree import FileTree
 
 DEFAULT_PAGE_SIZE = 4096
 
@@ -23,7 +22,7 @@ MAX_NAME_CHARS = 64  # __NEW_UTS_LEN: the kernel's host name and release are at 
 MAX_UPTIME_S = 100 * 365 * 86400.0  # a century: any larger uptime is a broken file
 
 
-def _first_line(root: Root, rel: str, warnings: list[str] | None = None) -> str | None:
+def _first_line(root: FileTree, rel: str, warnings: list[str] | None = None) -> str | None:
     text = root.text(rel)
     line = text.strip().splitlines()[0].strip() if text and text.strip() else ""
     if len(line) > MAX_NAME_CHARS:
@@ -33,7 +32,7 @@ def _first_line(root: Root, rel: str, warnings: list[str] | None = None) -> str 
     return line or None
 
 
-def read_uptime(root: Root, warnings: list[str] | None = None) -> float | None:
+def read_uptime(root: FileTree, warnings: list[str] | None = None) -> float | None:
     """Seconds since boot; ``None`` (and a warning) when the file holds no plausible value."""
     text = root.text("proc/uptime")
     if not text:
@@ -55,10 +54,11 @@ def _power_of_two(value: int) -> bool:
     return value >= 1024 and value & (value - 1) == 0
 
 
-def page_size(root: Root, meminfo: Mapping[str, int], vmstat: Mapping[str, int]) -> tuple[int, str]:
+def page_size(root: FileTree, meminfo: Mapping[str, int], vmstat: Mapping[str, int]) -> tuple[int, str]:
     """The page size and how it was found: running, meminfo:Balloon, zoneinfo, default."""
-    if root.is_live:
-        return os.sysconf("SC_PAGE_SIZE"), "running"
+    running = root.running_page_size()
+    if running:
+        return running, "running"
     balloon, pages = meminfo.get("Balloon"), vmstat.get("nr_balloon_pages")
     if balloon and pages:
         size = balloon * 1024 // pages
@@ -81,7 +81,7 @@ def _managed_pages(zoneinfo: str | None) -> int:
     return sum(int(n) for n in re.findall(r"^\s+managed\s+(\d{1,20})\s*$", zoneinfo, re.MULTILINE))
 
 
-def read_system(root: Root, meminfo: Mapping[str, int], vmstat: Mapping[str, int],
+def read_system(root: FileTree, meminfo: Mapping[str, int], vmstat: Mapping[str, int],
                 warnings: list[str] | None = None) -> SystemInfo:
     """Who the guest is; implausible values are ``None`` with a warning in ``warnings``."""
     size, source = page_size(root, meminfo, vmstat)

@@ -3,7 +3,7 @@
 
     python3 scripts/screenshots.py [--png]
 
-The scenarios live in balloontop/tui/scenarios.py, shared with tests/tui/test_snapshots.py,
+The scenarios live in tests/tui/scenarios.py, shared with tests/tui/test_snapshots.py,
 so the pictures never drift from what the tests check.
 """
 
@@ -22,7 +22,7 @@ os.environ["TZ"] = "UTC"
 
 
 async def shoot(name: str, out: Path) -> Path:
-    from balloontop.tui import scenarios
+    from tests.tui import scenarios
 
     scenario = scenarios.SCENARIOS[name]
     app = scenarios.build(name, REPO / "tests" / "fixtures")
@@ -47,7 +47,7 @@ def to_png(svg: Path) -> Path:
 
 
 def main() -> int:
-    from balloontop.tui import scenarios
+    from tests.tui import scenarios
 
     out = REPO / "screenshots"
     out.mkdir(exist_ok=True)

@@ -181,3 +181,37 @@ def test_features_match_device_options(res):
                     f"{'missing' if on else 'present'} ({sorted(bits)})"
                 )
     assert not problems, _fmt(res, problems)
+
+
+def test_remote_reading_through_the_virtio_console_matches_qmp(res):
+    """The same guest read from the host (issue 12): ``balloontop snapshot --via 'socat -
+    UNIX-CONNECT:...'`` over a busybox sh on the guest's virtio console, nothing of
+    balloontop inside the guest. Its balloon equals the in-guest reading and QMP's."""
+    problems = []
+    for s in res.steps:
+        if s.remote is None:
+            problems.append(f"step {s.target_mib}: remote snapshot failed: {s.remote_err!r}")
+            continue
+        want = s.qmp_balloon_kib
+        remote_d = next((d for d in s.remote.get("drivers") or [] if d.get("driver") == "virtio_balloon"), None)
+        if remote_d is None or remote_d.get("instance") != "virtio0":
+            problems.append(f"step {s.target_mib}: remote: no virtio_balloon on virtio0: {remote_d}")
+            continue
+        local_d = _driver(s)
+        for key in ("accounting", "source", "exact", "features"):
+            if remote_d.get(key) != local_d.get(key):
+                problems.append(f"step {s.target_mib}: remote {key} {remote_d.get(key)!r} != in-guest {local_d.get(key)!r}")
+        got = (s.remote.get("balloon") or {}).get("kib")
+        if "Balloon" in s.meminfo:
+            if got != want:
+                problems.append(f"step {s.target_mib}: remote balloon.kib {got}, QMP says {want}")
+        elif got is None or abs(got - want) > BATCH_KIB:
+            problems.append(f"step {s.target_mib}: remote balloon.kib {got}, QMP says {want} ± {BATCH_KIB}")
+        if got != (s.snapshot or {}).get("balloon", {}).get("kib"):
+            problems.append(f"step {s.target_mib}: remote balloon.kib {got} != in-guest {(s.snapshot or {}).get('balloon')}")
+        system = s.remote.get("system") or {}
+        if system.get("kernel") != res.kernel.kver or system.get("page_size_source") != "running":
+            problems.append(f"step {s.target_mib}: remote system {system}")
+        if (s.remote.get("guest") or {}).get("transport") != "via":
+            problems.append(f"step {s.target_mib}: remote guest {s.remote.get('guest')}")
+    assert not problems, _fmt(res, problems)

@@ -13,6 +13,8 @@ import json
 import sys
 from typing import Any
 
+from ..guests import add_guest_arguments
+
 EPILOG = """\
 examples:
   balloontop decode 0110000000000000000000000000010010000000100000000000000000000000 --device balloon
@@ -35,6 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--all", action="store_true", help="decode every virtio device of the root")
     parser.add_argument("--root", default="/", metavar="DIR", help="with --all: the guest's / (default /)")
     parser.add_argument("--json", action="store_true", help='print {"bits": [{"bit", "name", "meaning", "known"}]}')
+    add_guest_arguments(parser, several=False)
 
 
 def _parse_value(args: argparse.Namespace) -> tuple[tuple[int, ...], int | None]:
@@ -97,14 +100,10 @@ def run(args: argparse.Namespace) -> int:
         if not sys.stdout.isatty():
             raise UsageError("give a features value, --bits LIST or --all (see balloontop decode --help)")
         # On a terminal: the interactive decoder over the root's devices (Textual only here).
-        from ..cli import check_root
-        from ..rootfs import Root
         from ..tui.feature_decoder import FeatureDecoderApp
-        from ..virtio.devices import read_virtio_devices
 
-        root = check_root(args.root)
-        devices = read_virtio_devices(Root(root), [])
-        FeatureDecoderApp(devices, root=root, device=args.device).run()
+        devices, where = _devices_of(args, [])
+        FeatureDecoderApp(devices, root=where, device=args.device).run()
         return 0
     from ..safetext import safe_output
 
@@ -124,14 +123,37 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_all(args: argparse.Namespace) -> int:
-    from ..cli import check_root
+def _devices_of(args: argparse.Namespace, warnings: list[str]) -> tuple[tuple[Any, ...], str]:
+    """The virtio devices of the local root or of the remote guest, and where they are."""
+    from ..guests import guest_specs
+    from ..rootfs import check_root
     from ..rootfs import Root
-    from ..virtio.decode import decode_bits
     from ..virtio.devices import read_virtio_devices
 
+    specs = guest_specs(args)
+    if not specs:
+        return read_virtio_devices(Root(check_root(args.root)), warnings), args.root
+    from ..remote.source import RemoteSource
+
+    source = RemoteSource(specs[0])
+    try:
+        tree = source.open_tree()
+        devices = read_virtio_devices(tree, warnings)
+        if tree.failed is not None:
+            from ..errors import BalloontopError
+
+            raise BalloontopError(str(tree.failed))
+        return devices, f"{specs[0].label}:{specs[0].root}"
+    finally:
+        source.close()
+
+
+def _run_all(args: argparse.Namespace) -> int:
+    from ..safetext import clean
+    from ..virtio.decode import decode_bits
+
     warnings: list[str] = []
-    devices = read_virtio_devices(Root(check_root(args.root)), warnings)
+    devices, _where = _devices_of(args, warnings)
     if args.json:
         out = []
         for device in devices:
@@ -145,9 +167,9 @@ def _run_all(args: argparse.Namespace) -> int:
     for device in devices:
         kind = device.type or f"id {device.device_id}"
         width = f"{device.features.width} bits" if device.features else "no features file"
-        sys.stdout.write(f"{device.instance} ({kind}, driver {device.driver or 'none'}, {width})\n")
+        sys.stdout.write(clean(f"{device.instance} ({kind}, driver {device.driver or 'none'}, {width})") + "\n")
         if device.features:
             sys.stdout.write("\n".join(_bit_lines(decode_bits(device.features.bits, device.device_id))) + "\n")
     for warning in warnings:
-        sys.stderr.write(f"balloontop: {warning}\n")
+        sys.stderr.write(f"balloontop: {clean(warning)}\n")
     return 0

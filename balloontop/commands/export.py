@@ -61,7 +61,7 @@ def _register_host(parser: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..cli import check_root
+    from ..rootfs import check_root
     from ..errors import BalloontopError, UsageError
     from ..export import (
         DEFAULT_LISTEN,

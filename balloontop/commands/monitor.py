@@ -15,6 +15,10 @@ from ..config import INTERVAL_FLOOR, PRECEDENCE_HELP
 
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Callable
+
+    from ..demo import DemoSource
+    from ..host.source import HostSource
 
 
 def register_top(parser: argparse.ArgumentParser) -> None:
@@ -45,7 +49,7 @@ def _register_host(parser: argparse.ArgumentParser) -> None:
     add_qmp_options(parser, prefix="monitor_")
 
 
-def _host_source(args: argparse.Namespace, root: str, demo: str | None):
+def _host_source(args: argparse.Namespace, root: str, demo: str | None) -> HostSource | None:
     """A ``Sampler`` over ``root`` with the host's reading, when ``--qmp`` is given."""
     if getattr(args, "monitor_qmp", None) is None and getattr(args, "monitor_qmp_stats_interval", None) is None:
         return None  # plain `balloontop`: nothing more to import
@@ -65,13 +69,10 @@ def _host_source(args: argparse.Namespace, root: str, demo: str | None):
     return HostSource(Sampler(root), reader)
 
 
-def _demo_source(scenario: str, clock):
+def _demo_source(scenario: str, clock: Callable[[], float]) -> DemoSource:
+    from ..demo import DemoSource
     from ..errors import UsageError
 
-    try:
-        from ..demo import DemoSource
-    except ImportError:
-        raise UsageError("demo mode is not available in this build") from None
     try:
         return DemoSource(None if scenario == "default" else scenario, clock=clock)
     except (KeyError, ValueError) as exc:
@@ -81,7 +82,7 @@ def _demo_source(scenario: str, clock):
 def run(args: argparse.Namespace) -> int:
     import time
 
-    from ..cli import check_root
+    from ..rootfs import check_root
     from ..config import config_dir, resolve
 
     config = resolve({
@@ -98,11 +99,11 @@ def run(args: argparse.Namespace) -> int:
         from ..report_text import render_text
         from ..sampler import Sampler
 
-        source = _host_source(args, root, demo) or (_demo_source(demo, time.time) if demo else Sampler(root))
+        reader = _host_source(args, root, demo) or (_demo_source(demo, time.time) if demo else Sampler(root))
         try:
-            sample = source.sample()
+            sample = reader.sample()
         finally:
-            source.close()  # the demo's temporary tree
+            reader.close()  # the demo's temporary tree
         if sample is not None:
             sys.stdout.write(render_text(sample))
         return 0
@@ -123,7 +124,8 @@ def run(args: argparse.Namespace) -> int:
             from ..errors import UsageError
 
             raise UsageError(f"--record {record}: {exc.strerror or exc}") from None
-    source = host = None
+    source: DemoSource | None = None
+    host: HostSource | None = None
     try:
         host = _host_source(args, root, demo)
         source = _demo_source(demo, time.time) if demo else None

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import Any
+
+from ..guests import add_guest_arguments
 
 HELP_EPILOG = """\
 The kernel log is /dev/kmsg on the live system (root /), <root>/dev/kmsg (a file of
@@ -38,18 +41,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", action="store_true",
                         help="print a JSON list of the reports (balloon_kib null where the "
                              "report carried none; the account says what was used instead)")
+    add_guest_arguments(parser, several=False)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..cli import check_root
+    from ..guests import guest_specs
+
+    specs = guest_specs(args)
+    if specs:
+        return _run_remote(args, specs[0])
+    from ..rootfs import check_root
     from ..errors import BalloontopError
     from ..kmsg.reader import KmsgReader
     from ..kmsg.reports import parse_reports
     from ..oom import accounts, boot_time_of
     from ..rootfs import Root
-    from ..safetext import clean, safe_output
     from ..sampler import Sampler
-    from ..strictjson import dumps, warning
 
     root = Root(check_root(args.root))
     if args.log:
@@ -64,6 +71,53 @@ def run(args: argparse.Namespace) -> int:
     live_log = root.is_live and not args.log
     boot_time = boot_time_of(sample) if live_log else None
     found = accounts(parse_reports(records), sample, boot_time)
+    return _print(args, found, records, reader.source, reader.skipped)
+
+
+def _run_remote(args: argparse.Namespace, spec: object) -> int:
+    """``oom`` over a remote guest: its ``dmesg`` (or DIR/dev/kmsg under a remote --root)
+    and one reading, through the same connection."""
+    from ..errors import BalloontopError
+    from ..kmsg.reader import KmsgReader
+    from ..kmsg.records import parse_log
+    from ..kmsg.reports import parse_reports
+    from ..oom import accounts, boot_time_of
+    from ..remote.source import RemoteSource
+
+    source = RemoteSource(spec)  # type: ignore[arg-type]
+    try:
+        sample = source.read_once()
+        live_log = source.spec.root == "/" and not args.log
+        if args.log:
+            reader = KmsgReader("/", path=os.path.abspath(args.log))
+            with reader:
+                records = reader.read_new()
+            if not records and reader.warnings:
+                raise BalloontopError(f"no kernel log: {reader.warnings[0].removeprefix('kernel log: ')}")
+            where, skipped = reader.source, reader.skipped
+        elif live_log:
+            text, why = source.kernel_log()
+            if text is None:
+                raise BalloontopError(f"no kernel log: {(why or 'unreadable').removeprefix('kernel log: ')}")
+            result = parse_log(text)
+            records, skipped, where = list(result.records), result.skipped, f"dmesg on {source.name}"
+        else:
+            tree = source.open_tree()
+            reader = KmsgReader(tree)
+            records = reader.read_new()
+            if not records and reader.warnings:
+                raise BalloontopError(f"no kernel log: {reader.warnings[0].removeprefix('kernel log: ')}")
+            where, skipped = f"{source.name}:{reader.source}", reader.skipped
+    finally:
+        source.close()
+    found = accounts(parse_reports(records), sample, boot_time_of(sample) if live_log else None)
+    return _print(args, found, records, where, skipped)
+
+
+def _print(args: argparse.Namespace, found: list[Any], records: list[Any], where: str, skipped: int) -> int:
+    from ..safetext import clean, safe_output
+    from ..strictjson import dumps, warning
+
     out = safe_output(sys.stdout)  # an ASCII terminal gets escapes, not UnicodeEncodeError
     if args.json:
         replaced: list[str] = []
@@ -77,15 +131,15 @@ def run(args: argparse.Namespace) -> int:
     if not ooms:
         last = records[-1].time_s if records else None
         span = f" (the log reaches {last:.0f} s after boot)" if last else ""
-        lines.append(f"No OOM kill in the kernel log: {len(records)} records from {reader.source}{span}.")
+        lines.append(f"No OOM kill in the kernel log: {len(records)} records from {where}{span}.")
     for item in ooms:
         lines.append(item.text + "\n")
     if others:
         lines.append("Memory reports (show_mem) in the log:" if not ooms else
                      "Other memory reports (show_mem) in the log:")
         lines.extend(item.text for item in others)
-    if reader.skipped:
-        lines.append(f"({reader.skipped} log lines that are not records were skipped)")
+    if skipped:
+        lines.append(f"({skipped} log lines that are not records were skipped)")
     # the log's text is the guest's: control characters are shown escaped, never sent raw
     out.write(clean("\n".join(lines) + "\n", keep_newlines=True))
     return 0

@@ -79,21 +79,12 @@ def check_new_recording(path: str, force: bool = False) -> None:
     check(path, force)
 
 
-def human_size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} B"
-
-
 class _Stop(Exception):
     """Raised by the signal handler to cut a sleep short."""
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..cli import check_root
+    from ..rootfs import check_root
     from ..errors import BalloontopError, UsageError
     from ..monitor import Monitor, kernel_log_root_for
     from ..recording import Recorder
@@ -176,9 +167,11 @@ def _record(args: argparse.Namespace, interval: float, monitor: Monitor, recorde
 
 
 def _progress(recorder: Any) -> None:
+    from ..units import KIB, format_kib
+
     size = os.path.getsize(recorder.path) if os.path.exists(recorder.path) else 0
     sys.stderr.write(
         f"\rrecording {recorder.path}: {recorder.samples} samples, {recorder.events} events,"
-        f" {human_size(size)}   "
+        f" {format_kib(size / KIB)}   "
     )
     sys.stderr.flush()

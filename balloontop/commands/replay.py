@@ -40,11 +40,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.file} holds no samples to replay")
     for line in rec.skipped:
         print(f"balloontop: {args.file}: skipped {line}", file=sys.stderr)
-    try:
-        from ..tui.app import make_app
-    except ImportError:
-        print("balloontop: the monitor is not available", file=sys.stderr)
-        return 1
+    from ..tui.app import make_app
+
     source = ReplaySource(rec, speed=args.speed)
     interval = max((rec.interval or 1.0) / args.speed, 0.05)
     header = rec.header or {}

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import argparse
 import math
-import operator
 import sys
-from bisect import bisect_right
 from collections import Counter
-from itertools import islice
 from typing import Any
+
+from ..units import format_mib
 
 MAX_EVENTS_SHOWN = 20
 
@@ -63,96 +62,22 @@ def summarise(rec: Any) -> dict[str, Any]:
     }
 
 
-def _mib(kib: float | None) -> str:
-    return "-" if kib is None else f"{kib / 1024:,.1f} MiB"
-
-
 def _clock(t: float, start: float) -> str:
     return f"+{t - start:7.1f}s"
 
 
-def _nice_step(span: float, count: int, base2_from: float | None = None) -> float:
-    """A round tick step (1, 2, 2.5, 3 or 5 times a power of ten) giving about ``count`` ticks
-    over ``span`` (up to a sixth more); a power of two if ``span`` reaches ``base2_from``
-    (memory reads best so)."""
-    raw = span / max(count - 1, 1)
-    if base2_from is not None and span >= base2_from:
-        return float(2 ** math.ceil(math.log2(raw)))
-    mag = 10.0 ** math.floor(math.log10(raw))
-    return next(m * mag for m in (1, 2, 2.5, 3, 5, 10) if m * mag >= raw * 0.85)
-
-
-def _tick_label(value: float) -> str:
-    return f"{value:.6f}".rstrip("0").rstrip(".") or "0"
-
-
-def _plotext_figure() -> Any:
-    """A private plotext 5 figure (not plotext's global one), its size not clamped to the terminal.
-
-    ``plotext._doc`` before ``plotext._figure``: the figure class body prints a warning to
-    stdout for each method missing from ``_doc``'s registry (see ``tui/graph.py``). Here
-    ``plotext`` normally loads whole (its ``__init__`` imports them in that order); if the
-    monitor's graph loaded it lean first (a test run), the bare package needs ``_doc`` first.
-    The master figure reads the terminal size once when created, harmless in a one-shot
-    command (``run`` just did too); the size clamp is turned off so the chart has the width
-    asked for, on a terminal or not.
-    """
-    import plotext._doc  # noqa: F401  (before _figure: see above)
-    from plotext._figure import _figure_class
-
-    fig = _figure_class()
-    fig._limit_size(False, False)
-    return fig
-
-
-def _runs(xs: list[float], lo: float, hi: float, bins: int) -> list[int]:
-    """Where each run of consecutive samples in one canvas column starts (and ``len(xs)``).
-
-    The column is the one plotext 5 draws x in, out of ``bins``: ``_utility.get_matrix_data``'s
-    arithmetic term for term, which never decreases as x grows. So when the times are in order
-    (a recording's are, unless the clock was set back) each run's end is found by bisection.
-    """
-    span, floor, n = hi - lo, math.floor, len(xs)
-
-    def column(x: float) -> int:
-        return floor(round(0.5 + (bins - 1) * (x - lo) / span, 8))
-
-    if all(map(operator.le, xs, islice(xs, 1, None))):
-        starts, i = [0], 0
-        while i < n:
-            i = bisect_right(xs, column(xs[i]), i, n, key=column)
-            starts.append(i)
-        return starts
-    columns = [column(x) for x in xs]
-    return [0, *(i for i in range(1, n) if columns[i] != columns[i - 1]), n]
-
-
-def _thin(xs: list[float], ys: list[float], starts: list[int]) -> tuple[list[float], list[float]]:
-    """The samples plotext would draw the same line through: of each run of consecutive samples
-    in one canvas column (``_runs``), the first, the lowest, the highest and the last, in time order.
-
-    plotext joins consecutive points with a line: inside a column the samples of a run draw
-    every row between their lowest and highest (and no other), which the four kept draw too;
-    the segments from one run to the next keep both their ends. So the chart is the same,
-    steps and one-sample spikes included, from at most four points a run instead of thousands.
-    """
-    if len(starts) * 4 >= len(xs):
-        return xs, ys
-    keep: list[int] = []
-    for a, b in zip(starts[:-1], starts[1:], strict=True):
-        run = ys[a:b]
-        low, high = a + run.index(min(run)), a + run.index(max(run))
-        keep += sorted({a, low, high, b - 1})
-    return [xs[i] for i in keep], [ys[i] for i in keep]
-
-
 def chart(rec: Any, width: int, height: int, color: bool, thin: bool = True) -> str:
-    """The balloon (MiB) against seconds since the first sample, as text (plotext 5).
+    """The balloon against seconds since the first sample, as text (``balloontop.plot``, the
+    module the monitor's graph draws with: the same axis units, tick steps and thinning).
 
-    The y axis starts at 0 MiB; ticks are round numbers (MiB in powers of two from 256 up).
-    With ``thin`` (the default) a long recording is cut down first to the samples that draw the
-    same chart (``_thin``): plotext 5 is pure Python, a week of samples takes seconds otherwise.
+    The y axis starts at 0 and is labelled in one unit (``768M``, or ``1.5G``); ticks are round
+    numbers (powers of two from 256 MiB up). With ``thin`` (the default) a long recording is
+    cut down first to the samples that draw the same chart (``plot.thin``): plotext 5 is pure
+    Python, a week of samples takes seconds otherwise.
     """
+    from ..plot import PLOTEXT_LOCK, canvas_bins, memory_axis, new_figure, nice_step, place_ticks, tick_label
+    from ..plot import thin as thin_points
+
     samples = [s for s in rec.samples if s.balloon.kib is not None]
     if len(samples) < 2:
         return ""
@@ -163,38 +88,23 @@ def chart(rec: Any, width: int, height: int, color: bool, thin: bool = True) -> 
     xlo, xhi = float(min(0.0, min(xs))), float(max(xs))
     if xhi <= xlo:
         xhi = xlo + 1.0
-    ymax = max(max(ys), 1.0)
-    xstep = _nice_step(xhi - xlo, max(2, (width - 8) // 10))  # a label every 10 columns or more
+    xstep = nice_step(xhi - xlo, max(2, (width - 8) // 10))  # a label every 10 columns or more
     xticks = [i * xstep for i in range(math.ceil(xlo / xstep - 1e-9), math.floor(xhi / xstep + 1e-9) + 1)]
-    ystep = _nice_step(ymax, max(2, min(6, height // 3)), base2_from=256)
-    yticks = [i * ystep for i in range(math.ceil(ymax / ystep - 1e-9) + 1)]
-    xlabels, ylabels = [_tick_label(t) for t in xticks], [_tick_label(t) for t in yticks]
-
-    fig = _plotext_figure()
-    monitor = fig.monitor
-    if thin:
-        from plotext._utility import marker_factor, plot_marker
-
-        # plotext's canvas: the width less the two y axes and the left labels (``_build``), in
-        # columns of the line's marker (two a character for "hd", plotext's default on unix)
-        canvas = width - sum(monitor.yaxes) - max(len(label) for label in ylabels)
-        bins = canvas * marker_factor(plot_marker, 2, 2, 2)
-        if bins > 1:
-            xs, ys = _thin(xs, ys, _runs(xs, xlo, xhi, bins))
-    fig.plot_size(width, height)
-    fig.title("balloon (MiB) over time (s)")
-    fig.plot(xs, ys)  # joins consecutive samples: a step in the balloon shows as a vertical line
-    fig.xlim(xlo, xhi)
-    fig.ylim(0, yticks[-1])
-    fig.xticks(xticks, xlabels)
-    fig.yticks(yticks, ylabels)
-    # plotext 5's ``xticks``/``yticks`` pass (tick, label) pairs through a set: the order labels
-    # are placed in, and so which of two labels too close together is left out, would change
-    # with the process's string hash seed (PYTHONHASHSEED). Placed in a fixed order instead,
-    # from the left and from the bottom (``tui/graph.py`` does the same).
-    monitor.xticks[0], monitor.xlabels[0] = xticks, xlabels
-    monitor.yticks[0], monitor.ylabels[0] = yticks, ylabels
-    text = fig.build()
+    xlabels = [tick_label(t) for t in xticks]
+    axis = memory_axis(0.0, max(ys), max(2, min(6, height // 3)))
+    with PLOTEXT_LOCK:
+        fig = new_figure()
+        if thin:
+            # plotext's canvas: the width less the two y axes and the left labels, in columns of
+            # the line's marker (two a character for "hd", plotext's default on unix)
+            xs, ys = thin_points(xs, ys, xlo, xhi, canvas_bins(width, axis.labels))
+        fig.plot_size(width, height)
+        fig.title("balloon over time (s)")
+        fig.plot(xs, ys)  # joins consecutive samples: a step in the balloon shows as a vertical line
+        fig.xlim(xlo, xhi)
+        fig.ylim(axis.lo, axis.hi)
+        place_ticks(fig, xticks, xlabels, axis.ticks, axis.labels)
+        text = fig.build()
     if not color:
         from plotext._utility import uncolorize
 
@@ -241,9 +151,8 @@ def run(args: argparse.Namespace) -> int:
     )
     duration = summary["duration_s"]
     lines.append(f"  {summary['samples']} samples over {'-' if duration is None else f'{duration:.1f} s'}")
-    lines.append(
-        f"balloon: min {_mib(b['min'])}, max {_mib(b['max'])}, mean {_mib(b['mean'])}, last {_mib(b['last'])}"
-    )
+    mib = {key: format_mib(b[key], "-", 1) for key in ("min", "max", "mean", "last")}
+    lines.append(f"balloon: min {mib['min']}, max {mib['max']}, mean {mib['mean']}, last {mib['last']}")
     start = summary["start"] or 0.0
     lines.append(f"episodes: {len(summary['episodes'])}")
     for e in summary["episodes"]:

@@ -1,4 +1,5 @@
-"""``balloontop snapshot [--root DIR] [--json]``: one reading, as text or JSON."""
+"""``balloontop snapshot [--root DIR] [--json] [--via CMD | --ssh HOST]``: one reading, as
+text or JSON, of the local root or of one remote guest."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
+from ..guests import add_guest_arguments
+
 if TYPE_CHECKING:
+    from ..guests import GuestSpec
     from ..model import Sample
 
 
@@ -16,24 +20,39 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="print one reading of the balloon and exit",
         description="Read the guest's balloon interfaces once and print them.",
     )
-    parser.add_argument("--root", default="/", metavar="DIR", help="read this folder as the guest's / (default /)")
+    parser.add_argument("--root", default="/", metavar="DIR",
+                        help="read this folder as the guest's / (default /; with --via/--ssh a folder on the guest)")
     parser.add_argument("--json", action="store_true", help="print the JSON document (schema 1)")
+    add_guest_arguments(parser, several=False)
     _register_host(parser)
 
 
 def _register_host(parser: argparse.ArgumentParser) -> None:
-    """``--qmp SOCKET [--qmp-stats-interval S]``: the host's view beside the guest's."""
+    """``--qmp SOCKET [--qmp-stats-interval S]``: the host's view beside the guest's (the
+    guest given just before it, or the local root)."""
     from ..host.options import add_qmp_options
 
     add_qmp_options(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..cli import check_root
+    from ..rootfs import check_root
     from ..safetext import clean, safe_output
+    from ..guests import guest_specs
     from ..sampler import Sampler
 
-    sample = Sampler(check_root(args.root)).sample()
+    specs = _paired(args, guest_specs(args))
+    if specs:
+        from ..remote.source import RemoteSource
+
+        source = RemoteSource(specs[0])
+        try:
+            sample = source.read_once()
+        finally:
+            source.close()
+        args.qmp = specs[0].qmp  # the host's view of that guest
+    else:
+        sample = Sampler(check_root(args.root)).sample()
     sample = _with_host(args, sample)
     out = safe_output(sys.stdout)  # an ASCII terminal gets escapes, not UnicodeEncodeError
     if args.json:
@@ -55,6 +74,14 @@ def json_document(doc: dict) -> str:
         doc = {**doc, "warnings": [*doc["warnings"], warning(replaced)]}
         text = dumps(doc, None, indent=1)
     return text
+
+
+def _paired(args: argparse.Namespace, specs: list[GuestSpec]) -> list[GuestSpec]:
+    """The guests with the ``--qmp`` that follows each (``UsageError`` for one that follows
+    no guest while guests are given)."""
+    from ..host.options import attach_qmp
+
+    return attach_qmp(args, specs)
 
 
 def _with_host(args: argparse.Namespace, sample: Sample) -> Sample:

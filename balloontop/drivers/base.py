@@ -1,30 +1,35 @@
 """What every driver module shares: the reading context, stat tables, debugfs state.
 
-A driver module declares ``NAME``, ``STATS`` (name -> ``StatSpec``, once, reused by every
-output) and two functions: ``detect(ctx) -> list[str]`` (instances present) and
+A driver module declares, once, what every output (the pane, the help, the snapshot text,
+JSON, metrics, recordings) reads about it: ``NAME``, ``TITLE`` (the pane's title),
+``LOOKS_AT`` (where it is found, for "no balloon found") and ``STATS`` (name ->
+``StatSpec``); and two functions: ``detect(ctx)`` (instances present) and
 ``read(ctx) -> list[DriverReading]``. ``ctx`` holds what the sampler already read this
 tick, so no file is read twice.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Literal, NamedTuple
 
-from ..model import Accounting, DriverReading, Stat, StatSpec, VirtioDevice, frozen_map
-from ..rootfs import ReadError, Root
+from ..model import NO_SPEC, Accounting, DriverReading, Stat, StatSpec, VirtioDevice, frozen_map
+from ..rootfs import ReadError
+from ..tree import FileTree
 
 DEBUGFS = "sys/kernel/debug"
 MOUNT_DEBUGFS = "mount -t debugfs none /sys/kernel/debug"
 
 DebugfsState = Literal["mounted", "not-mounted", "no-permission"]
 
+BALLOON = StatSpec("kB", "memory returned to the host by balloon drivers (/proc/meminfo, Linux >= 6.15)")
+"""meminfo ``Balloon:``, shown by every driver that feeds it."""
+
 
 class ReadContext(NamedTuple):
     """One tick's shared readings, handed to every driver."""
 
-    root: Root
+    root: FileTree
     meminfo: Mapping[str, int]
     vmstat: Mapping[str, int]
     virtio_devices: tuple[VirtioDevice, ...]
@@ -32,7 +37,7 @@ class ReadContext(NamedTuple):
     debugfs: DebugfsState
 
 
-def debugfs_state(root: Root) -> DebugfsState:
+def debugfs_state(root: FileTree) -> DebugfsState:
     """Whether ``<root>/sys/kernel/debug`` is usable; never mounts anything.
 
     The mount table says it where the root has one (``proc/self/mounts``, else
@@ -43,12 +48,10 @@ def debugfs_state(root: Root) -> DebugfsState:
         mounted = any(line.split()[1:3] == ["/sys/kernel/debug", "debugfs"] for line in mounts.splitlines())
         if not mounted:
             return "not-mounted"
-    try:
-        entries = [e for e in os.listdir(root.resolve(DEBUGFS)) if not e.startswith(".")]
-    except PermissionError:
-        return "no-permission"
-    except OSError:
-        return "not-mounted"
+    listed, why = root.list_entries(DEBUGFS)
+    if listed is None:
+        return "no-permission" if why == "permission" else "not-mounted"
+    entries = [e for e in listed if not e.startswith(".")]
     return "mounted" if entries else "not-mounted"
 
 
@@ -97,6 +100,5 @@ def make_stats(specs: Mapping[str, StatSpec], values: Mapping[str, object]) -> M
     for name, value in values.items():
         if value is None:
             continue
-        spec = specs.get(name, StatSpec("", ""))
-        stats[name] = Stat(value=value, unit=spec.unit, meaning=spec.meaning)  # type: ignore[arg-type]
+        stats[name] = Stat(value, specs.get(name, NO_SPEC))  # type: ignore[arg-type]
     return frozen_map(stats)

@@ -22,6 +22,7 @@ import select
 import stat
 
 from ..rootfs import Root
+from ..tree import FileTree
 from .records import Record, parse_kmsg_record, parse_log
 
 KMSG = "/dev/kmsg"
@@ -47,13 +48,13 @@ def _is_char_device(fd: int) -> bool:
 class KmsgReader:
     """New kernel log records on each ``read_new()``; warnings instead of exceptions."""
 
-    def __init__(self, root: str | Root = "/", path: str | None = None) -> None:
+    def __init__(self, root: str | FileTree = "/", path: str | None = None) -> None:
         """``root``: the guest root; ``path``: a recorded log file to read instead.
 
         ``path`` is a guest path under ``root`` (or an absolute host path when the root is
         ``/``). With root ``/`` and no ``path`` the live ``/dev/kmsg`` is read.
         """
-        self.root = root if isinstance(root, Root) else Root(root)
+        self.root: FileTree = Root(root) if isinstance(root, str) else root
         self.path = path
         self.live = self.root.is_live and path is None
         self.warnings: list[str] = []

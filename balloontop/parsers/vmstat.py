@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from . import MAX_COUNTER, MAX_NUMBER_CHARS, Parsed, bad_line, implausible
 
-BALLOON_FIELDS = ("nr_balloon_pages", "balloon_inflate", "balloon_deflate", "balloon_migrate")
-"""Balloon fields: a gauge since 6.15, event counters since 3.8 (in base pages)."""
+from . import Parsed, bad_line
 
 _NUMBER = re.compile(r"^-?[0-9]+$")
 
@@ -40,7 +40,8 @@ def parse_vmstat(text: str, source: str = "/proc/vmstat") -> Parsed:
     return values, warnings
 
 
-def allocation_stalls(vmstat: dict[str, int]) -> int | None:
-    """Σ ``allocstall_*`` (one counter per zone since 4.x), ``None`` when absent."""
+def allocation_stalls(vmstat: Mapping[str, int]) -> int | None:
+    """Σ ``allocstall_*`` (one counter per zone since 4.x), ``None`` when absent: the one sum
+    that events, the deflate-on-OOM inference, the host's stats and the metrics use."""
     stalls = [v for k, v in vmstat.items() if k.startswith("allocstall")]
     return sum(stalls) if stalls else None

@@ -16,13 +16,13 @@ import socket
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from rich.text import Text
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.color import Color
+from textual.content import Content
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import Screen
@@ -40,9 +40,13 @@ from .graph import GraphFrame
 from .poller import GRAPH_REST_S, MAX_PANES, PROCESS_ROWS, Poller, PollResult
 from .processes import ProcRow, psutil_source
 from .themes import load_themes
-from .widgets import Clock, DriverPane, EventLog, GraphView, KeyBar, Line, NoBalloonPane, PaneColumn, TextLines
+from .widgets import (Clock, DriverPane, EventLog, GraphView, KeyBar, Line, MonitorAppMixin,
+                      NoBalloonPane, PaneColumn, TextLines)
 
 __all__ = ["GRAPH_REST_S", "MAX_PANES", "PROCESS_ROWS", "BalloonApp", "PollResult", "make_app"]
+
+if TYPE_CHECKING:
+    from .feature_decoder import FeatureDecoderScreen
 
 WidgetT = TypeVar("WidgetT")
 
@@ -55,12 +59,15 @@ def _ascii_terminal() -> bool:
     return "utf8" not in enc
 
 
-class BalloonApp(App):
+class BalloonApp(MonitorAppMixin, App):
     """balloontop's live monitor."""
 
     CSS_PATH = "balloontop.tcss"
     TITLE = "balloontop"
     ENABLE_COMMAND_PALETTE = True
+
+    size_hint: tuple[int, int] | None = None
+    """The terminal size ``make_app`` was given, for ``run_test(size=app.size_hint)``."""
 
     BINDINGS = [
         Binding("q", "quit", "Quit", id="quit"),
@@ -114,7 +121,7 @@ class BalloonApp(App):
         """Over a ``ReplaySource``: events come from the recording, pause/step/seek act on it."""
         self.kernel_log_root = self.monitor.kernel_log_root
         self.journal = EventJournal()
-        self.notes: list[Text] = []
+        self.notes: list[Content] = []
         """Lines of the event pane that are not events (``monitor started``)."""
         self.interval = max(float(interval), INTERVAL_FLOOR)
         self.clock = clock
@@ -212,8 +219,12 @@ class BalloonApp(App):
     def _footer_keys(self) -> list[tuple[str, str, str]]:
         """The keys the footer lists: the shown bindings this source can use."""
         return [(binding.key_display or binding.key, binding.description, binding.action)
-                for binding in self.BINDINGS
+                for binding in self.key_bindings()
                 if binding.show and self.check_action(binding.action.split("(")[0], ()) is not False]
+
+    def key_bindings(self) -> list[Binding]:
+        """``BINDINGS`` as ``Binding`` objects (every one is: no tuples here)."""
+        return [binding for binding in self.BINDINGS if isinstance(binding, Binding)]
 
     def _palette_key(self) -> str:
         if not self.ENABLE_COMMAND_PALETTE:
@@ -249,7 +260,7 @@ class BalloonApp(App):
             self.notify(f"recording to {self.recorder.path}", title="recording", timeout=5)
         self._update_graph_colors()
         started = "replay started" if self.replay else "monitor started"
-        self.notes = [Text.assemble((self._stamp(self.clock()), "dim"), " ", started)]
+        self.notes = [mv.event_text(f"[$muted]{self._stamp(self.clock())}[/] {started}")]
         self._add_events(self._prefill_events, rebuild=True)
         self.set_interval(1.0, self._clock_timer)
         self._install_signals()
@@ -270,7 +281,7 @@ class BalloonApp(App):
 
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGHUP, signal.SIGTERM):
-                loop.add_signal_handler(sig, lambda s=sig: self.exit(return_code=128 + s))
+                loop.add_signal_handler(sig, self.exit, None, 128 + sig)  # result, return_code
         except (RuntimeError, NotImplementedError, ValueError):
             pass
 
@@ -342,10 +353,9 @@ class BalloonApp(App):
                 state = "[b $warning]PAUSED[/] " + state
         elif self._poll_died is not None or stale:
             state = "[b $error]STALE[/]"
-        elif self.source.kind == "capture":  # a folder does not change: not LIVE
-            state = ("[b $warning]PAUSED[/] " if self.paused else "") + "[b $accent]CAPTURE[/]"
         return mv.header_line(sample, self.hostname, self.interval, self.paused,
-                              self.uptime_override, self.source_label, state=state)
+                              self.uptime_override, self.source_label, state=state,
+                              live=self.source.kind != "capture")  # a folder does not change
 
     # -- ticks (UI thread) ---------------------------------------------------------------
 
@@ -447,14 +457,8 @@ class BalloonApp(App):
             self._main("procs", TextLines).set_lines(result.processes)
 
     @staticmethod
-    def _event_text(event: Event) -> Text:
-        markup = mv.event_line(event)
-        # the log renders Rich markup, which knows no theme variables
-        for var, colour in (("$muted", "dim"), ("$error", "red"), ("$accent", "yellow"),
-                            ("$success", "green"), ("$primary", "blue"),
-                            ("$warning", "yellow")):
-            markup = markup.replace(var, colour)
-        return Text.from_markup(markup, emoji=False)  # no emoji table to load (start-up)
+    def _event_text(event: Event) -> Content:
+        return mv.event_text(event)  # guest text as plain text, theme variables kept
 
     def _add_events(self, events: Iterable[Event], rebuild: bool = False) -> None:
         """Append events to the event pane (one line per OOM kill: ``EventJournal``)."""
@@ -696,18 +700,13 @@ class BalloonApp(App):
     def action_help(self) -> None:
         from .screens import HelpScreen
 
-        self.push_screen(HelpScreen(self.BINDINGS))
+        self.push_screen(HelpScreen(self.key_bindings()))
 
     def get_system_commands(self, screen: Screen) -> Iterator[SystemCommand]:
-        seen = set()
-        for command in super().get_system_commands(screen):
-            seen.add(command.title.lower())
-            yield command
+        yield from super().get_system_commands(screen)  # Textual's, less its Theme (the mixin)
         for binding in self.BINDINGS:
             if (binding.show or binding.id == "next_pane") and binding.action not in (
                     "quit",) and self.check_action(binding.action.split("(")[0], ()):
-                if binding.description.lower() in seen:
-                    continue  # Textual's own entry (Theme) already stands for it
                 yield SystemCommand(binding.description, f"{binding.description} "
                                     f"(key {binding.key_display or binding.key})",
                                     lambda a=binding.action: self.run_action(a))

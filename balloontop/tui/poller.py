@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ..history import WINDOWS
 from ..model import Event, Sample
 from ..monitor import Monitor, TickResult
+from ..units import format_kib
 from . import model_view as mv
 from .graph import GraphBuilder, GraphFrame, raster_key
 from .processes import ProcRow, process_lines
@@ -233,7 +234,7 @@ class Poller:
             verb = {"inflate": "inflating", "deflate": "deflating"}.get(tick.episode.kind,
                                                                        tick.episode.kind)
             dots = "..." if app.ascii_only else "…"
-            result.episode = f"{verb}{dots} {mv.fmt_kib(abs(tick.episode.moved_kib))}"
+            result.episode = f"{verb}{dots} {format_kib(abs(tick.episode.moved_kib))}"
         if tick.deflating_on_oom:
             doom = "likely deflate-on-OOM"
             result.episode = f"{result.episode} ({doom})" if result.episode else doom
@@ -270,13 +271,8 @@ class Poller:
         rate = monitor.history.rate_mib_s()
         label = WINDOWS[app.window_index][0]
         episode = monitor.detector.active_episode if monitor.replay is None else None
-        rate_text = mv.fmt_rate(rate)
-        if episode is not None and abs(rate or 0) < 0.05:  # an open episode holding still
-            rate_text = f"{episode.kind} in progress"
-        sq = "#" if app.ascii_only else "■"
-        title = (f"[$balloon-graph]{sq}[/] balloon [$total-graph]{sq}[/] total "
-                 f"[$available-graph]{sq}[/] available · {label} · "
-                 f"{rate_text}")
+        title = mv.graph_title(label, rate, episode.kind if episode is not None else None,
+                               app.ascii_only)
         at_rest = episode is None and (rate is None or abs(rate) < 0.05)
         if (at_rest and not force and self.graph_key is not None
                 and sample.time - self.graph_checked_at < GRAPH_REST_S):

@@ -4,13 +4,17 @@ prompt and the kernel-log view."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.content import Content
 from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
+
+from .guest_text import content
 
 HELP_TEXT = """\
 [b]What you see[/]
@@ -32,6 +36,20 @@ HELP_TEXT = """\
 """
 
 
+def driver_help_lines() -> list[str]:
+    """Every driver's pane: its title, where it is found, and each statistic's meaning, from
+    the drivers' own declarations."""
+    from .. import drivers
+
+    lines = ["[b]Driver panes[/] (each statistic, as its driver declares it)"]
+    for module in drivers.DRIVERS:
+        lines.append(f"  [b]{escape(module.TITLE)}[/] ({escape(module.NAME)}): {escape(module.LOOKS_AT)}")
+        for name, spec in module.STATS.items():
+            unit = f" [$muted]({escape(spec.unit)})[/]" if spec.unit else ""
+            lines.append(f"    {escape(name)}: {escape(spec.meaning)}{unit}")
+    return lines
+
+
 class HelpScreen(ModalScreen):
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", key_display="esc")]
 
@@ -45,10 +63,12 @@ class HelpScreen(ModalScreen):
         for b in self._key_list:
             if not b.show and b.id and b.id.startswith("pane") and b.id != "pane":
                 continue
-            if b.id in seen:
+            if b.id in seen or b.id == "quit_habit":
                 continue
             seen.add(b.id)
             keys = b.key_display or b.key
+            if b.id == "quit":
+                keys = "q, ctrl+c"
             if b.id == "pause":
                 keys = "space, p"
             if b.id == "next_pane":
@@ -58,14 +78,15 @@ class HelpScreen(ModalScreen):
             keys = f"{keys:<10}".replace("[", "\\[")  # a bare [ would open a markup tag
             rows.append(f"  [b $accent]{keys}[/] {escape(_LONG.get(b.id or '', b.description))}")
         rows.append("  [b $accent]ctrl+p    [/] command palette (every action by name)")
-        body = "\n".join(rows) + "\n\n" + HELP_TEXT + "\n[$muted]esc, q or ? closes this help[/]"
+        body = ("\n".join(rows) + "\n\n" + HELP_TEXT + "\n" + "\n".join(driver_help_lines())
+                + "\n\n[$muted]esc, q or ? closes this help[/]")
         with VerticalScroll(id="help-body") as box:
             box.border_title = "balloontop help"
             yield Static(body)
 
 
 _LONG = {
-    "quit": "quit",
+    "quit": "quit (F10 too, as in top and htop)",
     "pause": "pause or resume refreshing",
     "slower": "refresh less often (double the interval)",
     "faster": "refresh more often (halve the interval, floor 0.2 s)",
@@ -123,26 +144,27 @@ TAG_STYLE = {
 }
 
 
-def kernel_log_lines(rows, warnings: Sequence[str] = (), note: str | None = None) -> list[str]:
-    """Markup lines for the kernel-log view: ``[uptime] text``, tagged records highlighted."""
-    out: list[str] = []
+def kernel_log_lines(rows, warnings: Sequence[str] = (), note: str | None = None) -> list[Content]:
+    """Lines for the kernel-log view: ``[uptime] text``, tagged records highlighted; the
+    log's text as plain text (``Content``), never markup."""
+    out: list[Content] = []
     for warning in warnings:
-        out.append(f"[b $warning]{escape(warning)}[/]")
+        out.append(content("[b $warning]$w[/]", w=warning))
     if note:
-        out.append(f"[$muted]{escape(note)}[/]")
+        out.append(content("[$muted]$note[/]", note=note))
     if not rows and not note:
-        out.append("[$muted]no kernel log records[/]")
+        out.append(Content.from_markup("[$muted]no kernel log records[/]"))
     for record, tag in rows:
         stamp = f"[{record.time_s:>12.6f}]" if record.time_s is not None else "[     ?      ]"
         style = TAG_STYLE.get(tag or "")
         for i, line in enumerate(record.lines):
-            head = escape(stamp) if i == 0 else " " * len(stamp)
-            text = escape(line)
+            head = stamp if i == 0 else " " * len(stamp)
             if style:
                 label = f"{tag:<13}" if i == 0 else " " * 13
-                out.append(f"[$muted]{head}[/] [{style}]{label} {text}[/]")
+                out.append(content(f"[$muted]$head[/] [{style}]$label $text[/]",
+                                   head=head, label=label, text=line))
             else:
-                out.append(f"[$muted]{head}[/] {' ' * 13} {text}")
+                out.append(content("[$muted]$head[/] $pad $text", head=head, pad=" " * 13, text=line))
     return out
 
 
@@ -159,17 +181,17 @@ class KernelLogScreen(ModalScreen):
         Binding("h", "toggle_tagged", "Highlighted only", id="kernel_log.tagged"),
     ]
 
-    def __init__(self, rows, warnings: Sequence[str] = (), note: str | None = None) -> None:
+    def __init__(self, rows: Sequence[LogRecordRow], warnings: Sequence[str] = (), note: str | None = None) -> None:
         super().__init__()
         self.rows = list(rows)
         self.warnings = list(warnings)
         self.note = note
         self.tagged_only = False
 
-    def _lines(self) -> list[str]:
+    def _lines(self) -> list[Content]:
         rows = [r for r in self.rows if r[1]] if self.tagged_only else self.rows
         if self.tagged_only and not rows:
-            return ["[$muted]no highlighted records (h shows them all)[/]"]
+            return [Content.from_markup("[$muted]no highlighted records (h shows them all)[/]")]
         return kernel_log_lines(rows, self.warnings, self.note)
 
     def compose(self) -> ComposeResult:
@@ -177,7 +199,7 @@ class KernelLogScreen(ModalScreen):
         with VerticalScroll(id="kmsg-body") as box:
             box.border_title = f"kernel log · {len(self.rows)} records, {tagged} highlighted"
             box.border_subtitle = "h: highlighted only · esc closes"
-            yield Static("\n".join(self._lines()), id="kmsg-text")
+            yield Static(Content("\n").join(self._lines()), id="kmsg-text")
 
     def on_mount(self) -> None:
         body = self.query_one("#kmsg-body", VerticalScroll)
@@ -199,4 +221,4 @@ class KernelLogScreen(ModalScreen):
 
     def action_toggle_tagged(self) -> None:
         self.tagged_only = not self.tagged_only
-        self.query_one("#kmsg-text", Static).update("\n".join(self._lines()))
+        self.query_one("#kmsg-text", Static).update(Content("\n").join(self._lines()))

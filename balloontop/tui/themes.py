@@ -83,7 +83,7 @@ def theme_from_toml(text: str, default_name: str) -> Theme:
     bad = set(variables) - set(VARIABLES)
     if bad:
         raise ValueError(f"unknown variable(s): {', '.join(sorted(bad))}")
-    kwargs = {key: _color(value, f"colors.{key}") for key, value in colors.items()}
+    kwargs: dict[str, Any] = {key: _color(value, f"colors.{key}") for key, value in colors.items()}
     merged = dict(VARIABLES)
     merged.update({k: _color(v, f"variables.{k}") for k, v in variables.items()})
     return Theme(name=name.strip(), dark=dark, variables=merged, **kwargs)

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import functools
 import posixpath
-import stat
+from collections.abc import Hashable
 
 from ..model import FeatureSet, VirtioDevice
 from ..parsers import parse_int
-from ..rootfs import Root
+from ..tree import FileTree
 from .decode import parse_bitstring, unknown_bits
 from .ids import device_type
 
@@ -65,13 +65,13 @@ class DeviceCache:
     removed and another added under the same ``virtioN`` name is read afresh."""
 
     def __init__(self) -> None:
-        self._static: dict[str, tuple[int, tuple]] = {}
+        self._static: dict[str, tuple[Hashable, tuple]] = {}
 
-    def get(self, instance: str, inode: int) -> tuple | None:
+    def get(self, instance: str, inode: Hashable) -> tuple | None:
         entry = self._static.get(instance)
         return entry[1] if entry is not None and entry[0] == inode else None
 
-    def put(self, instance: str, inode: int, static: tuple) -> None:
+    def put(self, instance: str, inode: Hashable, static: tuple) -> None:
         self._static[instance] = (inode, static)
 
     def keep_only(self, instances: set[str]) -> None:
@@ -79,7 +79,7 @@ class DeviceCache:
             del self._static[gone]
 
 
-def _static_fields(root: Root, base: str, warnings: list[str] | None = None) -> tuple:
+def _static_fields(root: FileTree, base: str, warnings: list[str] | None = None) -> tuple:
     """(device id, type name, vendor, bus address) of the device at ``base``."""
     device_id = _hex_file(root, f"{base}/device", warnings)
     kind = device_type(device_id) if device_id is not None else None
@@ -88,15 +88,14 @@ def _static_fields(root: Root, base: str, warnings: list[str] | None = None) -> 
             posixpath.basename(posixpath.dirname(real)) if real else None)
 
 
-def read_device(root: Root, instance: str, warnings: list[str],
+def read_device(root: FileTree, instance: str, warnings: list[str],
                 cache: DeviceCache | None = None) -> VirtioDevice | None:
     """One device, or ``None`` when its directory vanished before it could be read."""
     base = f"{DEVICES_DIR}/{instance}"
-    info = root.stat(base)
-    if info is None or not stat.S_ISDIR(info.st_mode):
+    inode = root.dir_identity(base)
+    if inode is None:
         warnings.append(f"virtio device {instance} vanished while it was being read")
         return None
-    inode = info.st_ino
     static = cache.get(instance, inode) if cache is not None else None
     if static is None:
         static = _static_fields(root, base, warnings)
@@ -131,7 +130,7 @@ def read_device(root: Root, instance: str, warnings: list[str],
     )
 
 
-def read_offered_bits(root: Root, instance: str) -> tuple[int, ...] | None:
+def read_offered_bits(root: FileTree, instance: str) -> tuple[int, ...] | None:
     """The device's offered bits from debugfs (one decimal per line), if readable."""
     text = root.text(f"{DEBUG_DIR}/{instance}/device_features")
     if text is None:
@@ -140,7 +139,7 @@ def read_offered_bits(root: Root, instance: str) -> tuple[int, ...] | None:
     return tuple(sorted(b for b in bits if b is not None and 0 <= b < 1024))
 
 
-def read_virtio_devices(root: Root, warnings: list[str],
+def read_virtio_devices(root: FileTree, warnings: list[str],
                         cache: DeviceCache | None = None) -> tuple[VirtioDevice, ...]:
     """All virtio devices of the root, in ``virtioN`` order (``cache``: a poller's
     ``DeviceCache``, so each tick reads only what can change)."""
@@ -152,7 +151,7 @@ def read_virtio_devices(root: Root, warnings: list[str],
     return tuple(d for d in devices if d is not None)
 
 
-def _hex_file(root: Root, rel: str, warnings: list[str] | None = None) -> int | None:
+def _hex_file(root: FileTree, rel: str, warnings: list[str] | None = None) -> int | None:
     """A ``0x%04x``/``0x%08x`` attribute; a value that is not one (or too long to be one) is
     ``None``, with a warning that shows at most its first characters."""
     text = root.text(rel)

@@ -38,7 +38,7 @@ def test_panes_and_figures_on_a_618_capture():
             assert "stat-available-memory"[5:] in text and "usable" in text
             summary = "\n".join(app.query_one("#summary").texts)
             assert "removed from MemTotal" in summary
-            assert "no processes in this root" in "\n".join(app.query_one("#procs").texts)
+            assert "no processes: not the live system" in "\n".join(app.query_one("#procs").texts)
             assert "guest-1" in app.query_one("#title").markup_text
     run(go())
 
@@ -268,14 +268,21 @@ def test_footer_lists_the_keys_and_a_click_runs_one():
     run(go())
 
 
-def test_footer_keeps_the_palette_key_at_80_columns():
+def test_footer_keeps_every_key_and_the_palette_key_at_80_and_60_columns():
+    """Issue 14.4: at 80 columns the key bar was cut after "m Ma"; now the descriptions
+    shorten, every key stays (the palette's key at the right end)."""
     async def go():
-        app = build_app("618-nodeflate-0512M")
-        async with app.run_test(size=(80, 24)) as pilot:
-            await _ready(pilot, app)
-            keys = app.query_one("#keys")
-            line = keys.line(80).plain
-            assert len(line) == 80 and line.startswith(" q Quit ") and line.endswith("^p palette ")
+        for size, words in (((80, 24), ("q Quit", "space Pause", "m Mark", "k Log", "t Theme")),
+                            ((60, 15), ())):
+            app = build_app("618-nodeflate-0512M")
+            async with app.run_test(size=size) as pilot:
+                await _ready(pilot, app)
+                row = "\n".join(s.text for s in app.screen._compositor.render_strips()).split("\n")[-1]
+                assert row.rstrip().endswith("^p"), row
+                for key in ("q", "space", "+", "-", "g", "f", "m", "k", "t", "?"):
+                    assert f" {key} " in row, (key, row)
+                for word in words:
+                    assert word in row, (word, row)
     run(go())
 
 

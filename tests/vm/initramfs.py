@@ -23,7 +23,7 @@ import subprocess
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 INIT = os.path.join(HERE, "guest", "init")
-MODULES = ("virtio_pci", "virtio_balloon", "9pnet_virtio", "9p")
+MODULES = ("virtio_pci", "virtio_balloon", "9pnet_virtio", "9p", "virtio_console")
 _SUFFIXES = (".ko.xz", ".ko.zst", ".ko.gz", ".ko")
 
 

@@ -63,6 +63,8 @@ class Guest:
         self.sock = os.path.join(self.sockdir, "qmp.sock")
         # a second QMP monitor for balloontop's own reader (QMP serves one client per socket)
         self.bt_sock = os.path.join(self.sockdir, "bt.sock")
+        self.shell_sock = os.path.join(self.sockdir, "shell.sock")
+        """A plain busybox sh on the guest's virtio console (``socat - UNIX-CONNECT:...``)."""
         self.console = os.path.join(self.run, "console.log")
         self.proc: subprocess.Popen | None = None
         self.boot_s: float | None = None
@@ -74,7 +76,7 @@ class Guest:
         shutil.rmtree(self.run, ignore_errors=True)
         os.makedirs(self.share)
         onoff = {True: "on", False: "off"}
-        append = "console=ttyS0 panic=-1 bt.interval=0.2 bt.hostroot=hostroot"
+        append = "console=ttyS0 panic=-1 bt.interval=0.2 bt.hostroot=hostroot bt.vshell=1"
         cmd = [
             qemu,
             "-machine",
@@ -110,6 +112,14 @@ class Guest:
             f"unix:{self.sock},server=on,wait=off",
             "-qmp",
             f"unix:{self.bt_sock},server=on,wait=off",
+            # a shell on a virtio console, for balloontop --via on the host (after the
+            # other devices: the balloon stays virtio0)
+            "-device",
+            "virtio-serial-pci",
+            "-chardev",
+            f"socket,id=vsh,path={self.shell_sock},server=on,wait=off",
+            "-device",
+            "virtconsole,chardev=vsh",
         ]
         with open(os.path.join(self.run, "qemu.cmd"), "w") as f:
             f.write(" ".join(cmd) + "\n")
@@ -217,6 +227,10 @@ class Guest:
         base.update(env or {})
         envs = " ".join(_q(f"{k}={v}") for k, v in base.items())
         return f"chroot /mnt/host /usr/bin/env -i {envs} " + " ".join(_q(a) for a in argv)
+
+    def via(self) -> str:
+        """The ``--via`` command that reaches the guest's console shell from the host."""
+        return f"socat - UNIX-CONNECT:{self.shell_sock}"
 
     def qmp(self) -> QMP:
         return QMP(self.sock)

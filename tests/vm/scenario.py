@@ -100,6 +100,9 @@ class Step:
     snapshot_err: str
     host: dict | None = None
     """balloontop's HostReading (to_json) over the second QMP socket, read after the step."""
+    remote: dict | None = None
+    """``balloontop snapshot --json --via 'socat ...'`` run on the host (the guest's console shell)."""
+    remote_err: str = ""
 
     @property
     def qmp_balloon_kib(self) -> int | None:
@@ -158,6 +161,7 @@ def balloon_steps(cfg: Config, targets=TARGETS_MIB) -> Result:
                     timeout=180,
                 )
                 snap_s = time.monotonic() - t0
+                remote, remote_err = _remote_snapshot(g)
                 after = q.query_balloon().get("actual")
                 host = _fresh_host_reading(reader, since=time.time() - snap_s)
                 h = os.path.join(g.share, "steps", str(i))
@@ -183,12 +187,16 @@ def balloon_steps(cfg: Config, targets=TARGETS_MIB) -> Result:
                         snapshot_rc=int(src) if src.lstrip("-").isdigit() else -1,
                         snapshot_err=_read(os.path.join(h, "snapshot.err"))[-2000:] + out[-500:],
                         host=host.to_json(),
+                        remote=remote,
+                        remote_err=remote_err,
                     )
                 )
             res.notes["host_points"] = reader.tracker.points()
             # the second socket is held by the reader: the CLI must say it is busy
             res.notes["cli_busy"] = _host_cli(g.bt_sock)
-        res.notes["cli_free"] = _host_cli(g.bt_sock, "--qmp-stats-interval", str(STATS_INTERVAL_S))
+        # once free: the guest read through its console shell and the host over QMP, paired
+        # on one command line (--qmp belongs to the --via before it)
+        res.notes["cli_free"] = _host_cli(g.bt_sock, "--qmp-stats-interval", str(STATS_INTERVAL_S), via=g.via())
         res.console_tail = g.tail()
     res.total_s = time.monotonic() - t_all
     return res
@@ -204,15 +212,36 @@ def _fresh_host_reading(reader: HostReader, since: float, timeout: float = 4 * S
         time.sleep(0.5)
 
 
-def _host_cli(sock: str, *extra: str) -> dict:
-    """``balloontop snapshot --json --qmp SOCK`` on the host (the installed CLI)."""
-    argv = [sys.executable, "-m", "balloontop", "snapshot", "--json", "--root", "/", "--qmp", sock, *extra]
-    out = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+def _host_cli(sock: str, *extra: str, via: str | None = None) -> dict:
+    """``balloontop snapshot --json [--via CMD] --qmp SOCK`` on the host (the installed CLI)."""
+    guest = ["--via", via, "--connect-timeout", "30", "--tick-timeout", "30"] if via else []
+    argv = [sys.executable, "-m", "balloontop", "snapshot", "--json", "--root", "/", *guest, "--qmp", sock, *extra]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=240)
     try:
-        host = json.loads(out.stdout).get("host")
+        doc = json.loads(out.stdout)
     except ValueError:
-        host = None
-    return {"rc": out.returncode, "stderr": out.stderr[-2000:], "host": host}
+        doc = {}
+    return {"rc": out.returncode, "stderr": out.stderr[-2000:], "host": doc.get("host"), "doc": doc}
+
+
+def _remote_snapshot(g: Guest) -> tuple[dict | None, str]:
+    """The guest read from the host through its virtio console (nothing run in the guest
+    but its busybox sh and head)."""
+    import subprocess
+    import sys
+
+    argv = [sys.executable, "-m", "balloontop", "snapshot", "--json", "--via", g.via(),
+            "--connect-timeout", "30", "--tick-timeout", "30"]
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=240)
+    except subprocess.TimeoutExpired:
+        return None, "timed out"
+    if out.returncode != 0:
+        return None, out.stderr[-2000:]
+    try:
+        return json.loads(out.stdout), ""
+    except ValueError:
+        return None, out.stdout[-500:]
 
 
 def monitor_move(
