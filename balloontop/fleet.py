@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from .model import Event
 from .monitor import Monitor, TickResult
@@ -31,6 +31,16 @@ class Guest:
     monitor: Monitor
     state: Callable[[], str] = field(default=lambda: "")
     """``connected``, ``unreachable, retrying``, ... (empty for a local source)."""
+    label: Callable[[], str] | None = None
+    """How the screen names it now (the configured name, else its host name once known,
+    else the target); ``None``: ``name``."""
+    processes: Callable[[], list[Any] | None] | None = None
+    """Its largest memory users (``tui.processes.ProcRow`` rows), when they can be read."""
+    last_error: Callable[[], str | None] = field(default=lambda: None)
+    """Why it cannot be read now (the transport's message), if it cannot."""
+
+    def title(self) -> str:
+        return self.label() if self.label is not None else self.name
 
 
 class GuestTick(NamedTuple):

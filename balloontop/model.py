@@ -250,3 +250,13 @@ class Event(NamedTuple):
         if self.guest is not None:
             out["guest"] = self.guest
         return out
+
+
+class ProcRow(NamedTuple):
+    """One process of the guest's largest memory users (the monitor's process list)."""
+
+    pid: int
+    user: str
+    rss_kib: int
+    mem_percent: float
+    command: str

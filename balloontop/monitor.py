@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from .events import ActiveEpisode, EventDetector
 from .history import WINDOWS, History, sample_metrics
 from .model import Event, Sample
-from .sources import SampleSource
+from .sources import ConnectionEvents, SampleSource
 
 if TYPE_CHECKING:
     from .kmsg import KernelLog
@@ -113,11 +113,14 @@ class Monitor:
             samples, reset = self._next_samples()
         except Exception as exc:  # noqa: BLE001 - a broken reading must not stop the monitor
             return TickResult(None, [], error=f"{type(exc).__name__}: {exc}")
+        connection = self._connection_events()
         if not samples:
-            return TickResult(None, [])
+            if connection:
+                self.record(None, connection)
+            return TickResult(None, connection)
         if reset:
             self.history = History()
-        events: list[Event] = []
+        events: list[Event] = list(connection)
         notices: list[str] = []
         replay = self.replay
         for sample in samples:
@@ -156,6 +159,18 @@ class Monitor:
             sample = replay.step()
             return ([sample] if sample is not None else []), False
         return replay.due(), False
+
+    def _connection_events(self) -> list[Event]:
+        """A remote guest's drops and reconnects, tagged with the guest."""
+        if self.replay is not None or not isinstance(self.source, ConnectionEvents):
+            return []
+        events = self.source.take_events()
+        if any(e.kind == "reconnect" for e in events):
+            # the guest may have rebooted meanwhile: what was open ends at the gap, and the
+            # first sample after it is a new baseline (its counters may have started again)
+            events = sorted(events + self.detector.close(), key=lambda e: e.time)
+            self.detector.reset()
+        return self._tagged(events)
 
     def _kernel_events(self, sample: Sample, kernel_log: bool) -> list[Event]:
         """The kernel log's reports and the deflate-on-OOM inference for ``sample``."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Literal, Protocol, runtime_checkable
 
-from .model import Sample
+from .model import Event, Sample
 
 SourceKind = Literal["live", "capture", "demo", "replay", "remote"]
 
@@ -35,4 +35,14 @@ class SampleSource(Protocol):
 
     def close(self) -> None:
         """Release what the source holds (a temporary tree, a connection)."""
+        ...
+
+
+@runtime_checkable
+class ConnectionEvents(Protocol):
+    """A source that can lose its guest (a remote one): its drops (``gap``) and reconnects
+    (``reconnect``) are events the pipeline shows and records like the others."""
+
+    def take_events(self) -> list[Event]:
+        """The connection's events since the last call."""
         ...

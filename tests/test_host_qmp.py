@@ -355,9 +355,9 @@ def test_host_source_through_the_monitor_pipeline(qmp_socket):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--qmp", "a.sock", "--via", "cat"], "--qmp SOCKET belongs to the --via or --ssh given just before it"),
-    (["--via", "cat", "--qmp", "a.sock", "--qmp", "b.sock"], "one --qmp per guest"),
-    (["--qmp", "a.sock", "--qmp", "b.sock"], "one --qmp per guest"),
+    (["--qmp", "a.sock", "--via", "cat"], "--qmp before any --via/--ssh pairs with the local root"),
+    (["--via", "cat", "--qmp", "a.sock", "--qmp", "b.sock"], "has a QMP socket already"),
+    (["--qmp", "a.sock", "--qmp", "b.sock"], "one --qmp for the local root"),
 ])
 def test_qmp_pairs_with_the_guest_option_before_it_or_exit_2(argv, message):
     out = subprocess.run([sys.executable, "-m", "balloontop", "snapshot", *argv],
@@ -369,13 +369,11 @@ def test_qmp_pairs_with_the_guest_option_before_it_or_exit_2(argv, message):
 def test_qmp_after_via_becomes_that_guests_socket():
     from balloontop.cli import build_parser
     from balloontop.guests import guest_specs
-    from balloontop.host.options import attach_qmp
 
     parser, _ = build_parser(["snapshot"])
     args = parser.parse_args(["snapshot", "--via", "socat - UNIX-CONNECT:/run/vm7/console", "--qmp", "/run/vm7/bt.qmp",
                               "--qmp-stats-interval", "2"])
-    specs = attach_qmp(args, guest_specs(args))
-    assert [(s.transport, s.target, s.qmp) for s in specs] == [
+    assert [(s.transport, s.target, s.qmp) for s in guest_specs(args)] == [
         ("via", "socat - UNIX-CONNECT:/run/vm7/console", "/run/vm7/bt.qmp")]
     local = parser.parse_args(["snapshot", "--qmp", "/run/vm7/bt.qmp"])
-    assert attach_qmp(local, guest_specs(local)) == [] and local.qmp == "/run/vm7/bt.qmp"
+    assert guest_specs(local) == [] and local.qmp == "/run/vm7/bt.qmp"

@@ -7,11 +7,10 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from ..guests import add_guest_arguments
-
 if TYPE_CHECKING:
-    from ..guests import GuestSpec
     from ..model import Sample
+
+from ..guests import add_guest_arguments
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,8 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _register_host(parser: argparse.ArgumentParser) -> None:
-    """``--qmp SOCKET [--qmp-stats-interval S]``: the host's view beside the guest's (the
-    guest given just before it, or the local root)."""
+    """``--qmp SOCKET [--qmp-stats-interval S]``: the host's view beside the guest's."""
     from ..host.options import add_qmp_options
 
     add_qmp_options(parser)
@@ -41,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from ..guests import guest_specs
     from ..sampler import Sampler
 
-    specs = _paired(args, guest_specs(args))
+    specs = guest_specs(args)
     if specs:
         from ..remote.source import RemoteSource
 
@@ -50,10 +48,9 @@ def run(args: argparse.Namespace) -> int:
             sample = source.read_once()
         finally:
             source.close()
-        args.qmp = specs[0].qmp  # the host's view of that guest
+        sample = _with_host(args, sample, specs[0].qmp)
     else:
-        sample = Sampler(check_root(args.root)).sample()
-    sample = _with_host(args, sample)
+        sample = _with_host(args, Sampler(check_root(args.root)).sample(), args.qmp)
     out = safe_output(sys.stdout)  # an ASCII terminal gets escapes, not UnicodeEncodeError
     if args.json:
         out.write(json_document(sample.to_json()) + "\n")
@@ -76,20 +73,12 @@ def json_document(doc: dict) -> str:
     return text
 
 
-def _paired(args: argparse.Namespace, specs: list[GuestSpec]) -> list[GuestSpec]:
-    """The guests with the ``--qmp`` that follows each (``UsageError`` for one that follows
-    no guest while guests are given)."""
-    from ..host.options import attach_qmp
-
-    return attach_qmp(args, specs)
-
-
-def _with_host(args: argparse.Namespace, sample: Sample) -> Sample:
-    """The sample with ``host`` read from ``--qmp`` (a failure is a line on stderr and the
-    reading's ``error``: the guest's view is printed all the same, exit 0)."""
+def _with_host(args: argparse.Namespace, sample: Sample, socket: str | None) -> Sample:
+    """The sample with ``host`` read from its ``--qmp`` socket (a failure is a line on stderr
+    and the reading's ``error``: the guest's view is printed all the same, exit 0)."""
     from ..host.options import host_reader, with_host
 
-    reader = host_reader(args)
+    reader = host_reader(argparse.Namespace(qmp=socket, qmp_stats_interval=args.qmp_stats_interval))
     if reader is None:
         return sample
     with reader:

@@ -17,7 +17,6 @@ if TYPE_CHECKING:  # the reader and the socket code load only when --qmp is give
     # only when there is a command line to parse (start-up time)
     import argparse
 
-    from ..guests import GuestSpec
     from ..model import Sample
     from ..sources import SampleSource
     from .reader import HostReader
@@ -27,24 +26,9 @@ MAX_STATS_INTERVAL = 3600
 
 def add_qmp_options(parser: argparse.ArgumentParser, prefix: str = "") -> None:
     """``prefix``: for the dests (``monitor_`` on the main parser, as its other options)."""
-    import argparse
-
-    pairs_dest = f"{prefix}qmp_pairs"
-
-    class PairedQmp(argparse.Action):
-        """Keeps each ``--qmp`` with the index of the ``--via``/``--ssh`` given before it
-        (-1: none, the local root); ``dest`` holds the last one."""
-
-        def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
-                     values: object, option_string: str | None = None) -> None:
-            setattr(namespace, self.dest, values)
-            remote = getattr(namespace, "remote", None) or []
-            pairs = [*(getattr(namespace, pairs_dest, None) or []), (len(remote) - 1, values)]
-            setattr(namespace, pairs_dest, pairs)
-
     group = parser.add_argument_group("the host's view (QEMU)")
     group.add_argument(
-        "--qmp", dest=f"{prefix}qmp", metavar="SOCKET", default=None, action=PairedQmp,
+        "--qmp", dest=f"{prefix}qmp", metavar="SOCKET", default=None, action=_qmp_action(),
         help="also read the balloon from QEMU's QMP socket (a path, unix:PATH or tcp:HOST:PORT); "
              "QEMU serves one client per socket: give balloontop its own -qmp",
     )
@@ -55,27 +39,21 @@ def add_qmp_options(parser: argparse.ArgumentParser, prefix: str = "") -> None:
     )
 
 
-def attach_qmp(args: argparse.Namespace, specs: list[GuestSpec], prefix: str = "") -> list[GuestSpec]:
-    """``specs`` (``guest_specs``: the ``--via``/``--ssh`` guests first, in order) with each
-    ``--qmp`` given just after one of them as its ``qmp``. A ``--qmp`` before any guest option
-    is the local root's, which exists only without guest options; anything else is exit 2."""
-    pairs = getattr(args, f"{prefix}qmp_pairs", None) or []
-    if not pairs:
-        return specs
-    remote = getattr(args, "remote", None) or []
-    names = getattr(args, "guest_names", None) or []
-    out = list(specs)
-    seen: set[int] = set()
-    for index, path in pairs:
-        if index < 0 and (remote or names):
-            raise UsageError("--qmp SOCKET belongs to the --via or --ssh given just before it "
-                             "(a [[guest]] of the config file takes a qmp key)")
-        if index in seen:
-            raise UsageError("one --qmp per guest")
-        seen.add(index)
-        if index >= 0:
-            out[index] = dataclasses.replace(out[index], qmp=str(path))
-    return out
+def _qmp_action() -> type:
+    import argparse
+
+    class QmpAction(argparse.Action):
+        """``--qmp``: kept in its own dest (the local root's socket) and, in order, among the
+        guest options, so that each pairs with the ``--via``/``--ssh`` just before it."""
+
+        def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                     values: object, option_string: str | None = None) -> None:
+            setattr(namespace, self.dest, values)
+            entries = list(getattr(namespace, "remote", None) or [])
+            entries.append(("qmp", str(values)))
+            namespace.remote = entries
+
+    return QmpAction
 
 
 def _seconds(text: str) -> int:

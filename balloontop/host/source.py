@@ -14,8 +14,8 @@ from __future__ import annotations
 import dataclasses
 from collections import deque
 
-from ..model import Sample
-from ..sources import SampleSource, SourceKind
+from ..model import Event, Sample
+from ..sources import ConnectionEvents, SampleSource, SourceKind
 from .reader import HostReader
 from .reading import guest_lag
 
@@ -64,6 +64,6 @@ class HostSource:
         finally:
             self.reader.close()
 
-    def __getattr__(self, name: str) -> object:
-        # what the front ends read from their source besides the protocol (a demo's title, ...)
-        return getattr(self.inner, name)
+    def take_events(self) -> list[Event]:
+        """The wrapped source's connection events (a remote guest's drops), if it has any."""
+        return self.inner.take_events() if isinstance(self.inner, ConnectionEvents) else []

@@ -22,7 +22,8 @@ from typing import Any
 
 from ..errors import BalloontopError
 from ..guests import GuestSpec
-from ..model import Sample, frozen_map
+from ..model import Event, Sample, frozen_map
+from ..sources import SourceKind
 from ..sampler import Sampler
 from .protocol import FILE_CAP, FramingError, parse_procs
 from .shellroot import Connection, ShellRoot
@@ -49,8 +50,8 @@ class RemoteSource:
         self.hostname: str | None = None
         self.reconnects = 0
         self.kernel_log_refused = False
-        self.events: list[tuple[float, str]] = []
-        """(time, message) of drops and reconnects, for the UI or a recording to take."""
+        self._events: list[Event] = []
+        """Drops (``gap``) and reconnects (``reconnect``) not taken yet (``take_events``)."""
         self._connection: Connection | None = None
         self._root: ShellRoot | None = None
         self._sampler: Sampler | None = None
@@ -62,6 +63,16 @@ class RemoteSource:
         self._processes: list[Any] | None = None
         self._mem_total_kib: int | None = None
         self._procs_min_pages = 0
+
+    @property
+    def kind(self) -> SourceKind:
+        return "remote"
+
+    def take_events(self) -> list[Event]:
+        """The connection's drops (``gap``: no samples from then until the ``reconnect``)
+        and reconnects since the last call, for the pipeline to show and record."""
+        events, self._events = self._events, []
+        return events
 
     # -- what the UI shows ------------------------------------------------------------
 
@@ -103,7 +114,7 @@ class RemoteSource:
         self._sampler = Sampler(self._root, clock=self.clock)
         if self._ever_connected:
             self.reconnects += 1
-            self.events.append((self.clock(), f"{self.name}: reconnected"))
+            self._events.append(Event(self.clock(), "reconnect", f"connection to {self.spec.label} back"))
         self._ever_connected = True
         self._down_since = None
         self._backoff = BACKOFF_FIRST
@@ -122,7 +133,8 @@ class RemoteSource:
             return
         if was_connected or self._down_since is None:
             self._down_since = self.clock()
-            self.events.append((self._down_since, f"{self.name}: connection lost ({self.last_error})"))
+            self._events.append(Event(self._down_since, "gap",
+                                      f"connection to {self.spec.label} lost: {self.last_error}"))
         since = time.strftime("%H:%M:%S", time.localtime(self._down_since))
         self.state = f"disconnected since {since}, reconnecting"
 
@@ -206,7 +218,7 @@ class RemoteSource:
         return self._processes
 
     def _process_rows(self, raw: list[tuple[int, str, str]], page_size: int) -> list[Any]:
-        from ..tui.processes import ProcRow  # a NamedTuple; tui/__init__ imports nothing
+        from ..model import ProcRow
 
         total = self._mem_total_kib or 0
         rows = sorted(parse_procs(raw, page_size), key=lambda r: (r[1], r[0]), reverse=True)

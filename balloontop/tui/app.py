@@ -32,6 +32,7 @@ from ..eventlog import EventJournal
 from ..events import EventDetector
 from ..history import WINDOWS, History, sample_metrics
 from ..model import Event, Sample
+from ..fleet import Fleet, Guest
 from ..monitor import Monitor, kernel_log_root_for
 from ..recording import Recorder
 from ..sources import SampleSource
@@ -91,6 +92,9 @@ class BalloonApp(MonitorAppMixin, App):
         Binding("left_square_bracket", "seek(-1)", "Back", key_display="[", id="seek_back"),
         Binding("right_square_bracket", "seek(1)", "Fwd", key_display="]", id="seek_forward"),
         Binding("t", "cycle_theme", "Theme", id="theme"),
+        Binding("greater_than_sign", "next_guest(1)", "Guest", key_display=">", id="next_guest"),
+        Binding("less_than_sign", "next_guest(-1)", "Guest", key_display="<", id="prev_guest",
+                show=False),
         Binding("question_mark", "help", "Help", key_display="?", id="help"),
     ]
 
@@ -112,11 +116,17 @@ class BalloonApp(MonitorAppMixin, App):
         recorder: Recorder | None = None,
         kernel_log_root: str | None = None,
         root: str | None = None,
+        guests: list[Guest] | None = None,
     ) -> None:
         super().__init__()
         self.source = source
         self.root = root
-        self.monitor = Monitor(source, recorder=recorder, kernel_log_root=kernel_log_root)
+        self.fleet = Fleet(guests or [Guest("", Monitor(source, recorder=recorder,
+                                                        kernel_log_root=kernel_log_root))])
+        self.focus = 0
+        """The guest whose figures, graph and processes are shown (several guests)."""
+        self.fleet_view = guests is not None
+        """Guests given (remote ones): a row and a state for each, even for one."""
         self.replay = self.monitor.replay is not None
         """Over a ``ReplaySource``: events come from the recording, pause/step/seek act on it."""
         self.kernel_log_root = self.monitor.kernel_log_root
@@ -142,7 +152,7 @@ class BalloonApp(MonitorAppMixin, App):
         self._prefill_events: list[Event] = []
         self._clock_fmt = ""
         self._poll_died: str | None = None
-        self.poller = Poller(self, self.monitor, process_source, process_interval)
+        self.poller = Poller(self, self.fleet, process_source, process_interval)
         themes, problems = load_themes(user_theme_dir)
         self.theme_names = list(themes)
         for t in themes.values():
@@ -156,6 +166,11 @@ class BalloonApp(MonitorAppMixin, App):
         self.theme = wanted
 
     # -- the pipeline's parts, as tests and screens see them ----------------------------
+
+    @property
+    def monitor(self) -> Monitor:
+        """The focused guest's pipeline (the only one, usually)."""
+        return self.fleet.guests[self.focus].monitor
 
     @property
     def history(self) -> History:
@@ -339,7 +354,7 @@ class BalloonApp(MonitorAppMixin, App):
             self._clock_fmt = text
             clock.update(text, layout=False)
 
-    def header(self, sample: Sample | None, stale: bool = False) -> str:
+    def header(self, sample: Sample | None, stale: bool = False, label: str | None = None) -> Content:
         """The title line: who, what state (live, paused, replay, stale), the interval."""
         state = None
         replay = self.monitor.replay
@@ -354,7 +369,8 @@ class BalloonApp(MonitorAppMixin, App):
         elif self._poll_died is not None or stale:
             state = "[b $error]STALE[/]"
         return mv.header_line(sample, self.hostname, self.interval, self.paused,
-                              self.uptime_override, self.source_label, state=state,
+                              self.uptime_override, self.source_label if label is None else label,
+                              state=state,
                               live=self.source.kind != "capture")  # a folder does not change
 
     # -- ticks (UI thread) ---------------------------------------------------------------
@@ -437,12 +453,13 @@ class BalloonApp(MonitorAppMixin, App):
         if result.error:
             self.notify(result.error, title="reading failed", severity="error", timeout=5)
         sample = result.sample
-        if sample is None:
+        if sample is None and not result.panes and not result.events:
             if result.header:
                 self._main("title", Line).set(result.header)
-            return
-        self.tick_count += 1
-        self.prev_sample, self.last_sample = self.last_sample, sample
+            return  # nothing new (a replay between samples, a guest not read yet)
+        if sample is not None:
+            self.tick_count += 1
+            self.prev_sample, self.last_sample = self.last_sample, sample
         self._main("title", Line).set(result.header)
         self._main("summary", TextLines).set_lines(result.summary)
         self._apply_panes(result)
@@ -605,7 +622,7 @@ class BalloonApp(MonitorAppMixin, App):
             return
         selected = None
         if isinstance(pane, DriverPane):
-            _, _, instance = pane.key.partition(":")
+            instance = pane.key.rsplit(":", 1)[-1]
             if any(d.instance == instance for d in devices):
                 selected = instance
         screen = FeatureDecoderScreen(devices, selected=selected, root=self.root)
@@ -664,7 +681,33 @@ class BalloonApp(MonitorAppMixin, App):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("replay_step", "seek") and not self.replay:
             return False  # replay keys: hidden in the live monitor
+        if action == "next_guest" and self.fleet.single:
+            return False  # one guest: nothing to switch to
         return True
+
+    def action_next_guest(self, step: int) -> None:
+        """Show the next (or previous) guest's figures, graph and processes; its panes get
+        the focus (below 100 columns only its panes are shown)."""
+        count = len(self.fleet.guests)
+        self.focus = (self.focus + step) % count
+        self.poller.graph_key = None  # another guest's history: draw it at once
+        self.poller.force_graph = True
+        self.notify(f"guest {self.focus + 1}/{count}: {self.fleet.guests[self.focus].title()}",
+                    timeout=1.5)
+        self.poller.request()
+
+    def on_descendant_focus(self, event: Any) -> None:
+        """Focusing a pane of another guest (tab, 1-9, a click) makes that guest the shown one."""
+        pane = self.focused_pane()
+        key = getattr(pane, "key", "")
+        if self.fleet.single or ":" not in key:
+            return
+        index = key.split(":", 1)[0]
+        if index.isdigit() and int(index) != self.focus and int(index) < len(self.fleet.guests):
+            self.focus = int(index)
+            self.poller.graph_key = None
+            self.poller.force_graph = True
+            self.poller.request()
 
     def action_replay_step(self) -> None:
         if not self.replay:
@@ -729,6 +772,7 @@ def make_app(
     recorder: Recorder | None = None,
     source_label: str | None = None,
     kernel_log: bool | str = "auto",
+    guests: list[Guest] | None = None,
 ) -> BalloonApp:
     """The monitor, ready to ``run()`` or ``run_test(size=...)``.
 
@@ -738,7 +782,8 @@ def make_app(
     this machine). ``size`` is kept for callers that want to pass the terminal size along
     with the app (``run_test(size=app.size_hint)``). ``kernel_log``: read the kernel log
     (``"auto"``: the live ``/dev/kmsg``, or ``<root>/dev/kmsg`` when a capture has one;
-    never for a demo or a replay).
+    never for a demo or a replay). ``guests``: several guests at once (each a ``Guest`` with
+    its own ``Monitor``); ``source`` is then the first guest's.
     """
     from ..sampler import Sampler
 
@@ -751,7 +796,7 @@ def make_app(
         hostname = socket.gethostname()
     if source_label is None:
         source_label = ""
-        if not live:
+        if source.kind == "capture":
             parent = os.path.basename(os.path.dirname(os.path.normpath(root)))
             source_label = f" · capture {parent}/{os.path.basename(os.path.normpath(root))}"
     log_root = kernel_log_root_for(source, root) if kernel_log == "auto" else (
@@ -761,7 +806,7 @@ def make_app(
         process_source=process_source if callable(process_source) else None,
         process_interval=process_interval, hostname=hostname, uptime=uptime,
         source_label=source_label, user_theme_dir=user_theme_dir, ascii_only=ascii_only,
-        color=color, recorder=recorder, kernel_log_root=log_root, root=root,
+        color=color, recorder=recorder, kernel_log_root=log_root, root=root, guests=guests,
     )
     app.size_hint = size
     return app

@@ -22,7 +22,7 @@ from ..hoststats import host_stats
 from ..model import DriverReading, Event, Sample, VirtioDevice
 from ..units import KIB, format_kib, format_rate, pages_to_kib
 from ..virtio.tables import BALLOON_F_STATS_VQ
-from .guest_text import clean, content, plain
+from .guest_text import clean, content
 
 Row = str | Content
 """One line of a pane: program markup, or ``Content`` holding guest text."""
@@ -240,7 +240,11 @@ def pane_content(sample: Sample, reading: DriverReading, prev: Sample | None,
             and reading.features.has(BALLOON_F_STATS_VQ)):
         lines += _host_stats_lines(sample, prev, page, width)
     if reading.driver == "virtio_balloon" and sample.host is not None:
-        lines += _host_view_lines(sample)
+        from ..host.text import pane_lines
+
+        host_lines = pane_lines(sample)
+        lines.append(content("[b $primary]$head[/]", head=host_lines[0]))
+        lines.extend(content("$line", line=line) for line in host_lines[1:])
     warnings = list(reading.warnings)
     for w in warnings:
         lines.append(content("[b $warning]! $w[/]", w=w))
@@ -258,17 +262,18 @@ def _host_stats_lines(sample: Sample, prev: Sample | None, page: int, width: int
                                                          prev.system.kernel)}
     host = sample.host if sample.host is not None and sample.host.stats else None
     with_virsh = width >= 46 and host is None
-    columns = "(stats queue) QEMU key · guest · host got[/]" if host is not None else (
-        "(stats queue) QEMU key · virsh[/]" if with_virsh else "QEMU key[/]")
-    lines: list[Row] = ["[b $primary]sent to the host[/] [$muted]" + columns]
+    columns = ("QEMU key · guest · host got" if host is not None else
+               "(stats queue) QEMU key · virsh" if with_virsh else "QEMU key")
+    lines: list[Row] = [f"[b $primary]sent to the host[/] [$muted]{columns}[/]"]
     for h in stats:
         unit = h.spec.unit
         val = "unknown" if h.value is None else (
             format_kib(h.value / KIB) if unit == "bytes" else fmt_count(h.value))
         moved = h.spec.tag in olds and olds[h.spec.tag] != h.value
-        if host is not None:  # QEMU's copy (--qmp) beside what the guest would send now
+        if host is not None:  # the host's copy beside the guest's own
             got = host.stats.get(h.spec.qemu)
-            got_text = "-" if got is None else (format_kib(got / KIB) if unit == "bytes" else fmt_count(got))
+            got_text = "-" if got is None else (
+                format_kib(got / KIB) if unit == "bytes" else fmt_count(got))
             stale = " [$warning]stale[/]" if host.stats_stale and got is not None else ""
             value = f"[b $changed]{val:<11}[/]" if moved else f"{val:<11}"
             lines.append(f"  {h.spec.qemu[5:]:<17}{value} [$muted]host[/] {got_text}{stale}")
@@ -277,15 +282,6 @@ def _host_stats_lines(sample: Sample, prev: Sample | None, page: int, width: int
         value = f"[b $changed]{val}[/]" if moved else val
         lines.append(f"  {h.spec.qemu[5:]:<17}{virsh}{value}")
     return lines
-
-
-def _host_view_lines(sample: Sample) -> list[Row]:
-    """The host's view (``--qmp``): QEMU's actual and balloon beside the guest's, the last
-    movement, the guest's lag, the polling (``balloontop.host.text.pane_lines``; plain text)."""
-    from ..host.text import pane_lines
-
-    text = pane_lines(sample)
-    return [content("[b $primary]$title[/]", title=text[0]), *(plain(line) for line in text[1:])]
 
 
 def no_balloon_lines(sample: Sample) -> list[Row]:
@@ -299,7 +295,7 @@ def no_balloon_lines(sample: Sample) -> list[Row]:
 
 
 EVENT_STYLES = {"oom_kill": "$error", "inflate": "$accent", "deflate": "$success",
-                "marker": "$primary"}
+                "marker": "$primary", "gap": "$error", "reconnect": "$success"}
 
 
 def event_line(event: Event) -> Content:
@@ -308,8 +304,43 @@ def event_line(event: Event) -> Content:
 
     stamp = time.strftime("%H:%M:%S", time.localtime(event.time))
     style = EVENT_STYLES.get(event.kind, "$warning")
+    if event.guest:  # several guests: whose it is comes first
+        return content(f"[$muted]{stamp}[/] [b]$guest[/] [b {style}]$kind[/] $message",
+                       guest=event.guest, kind=f"{event.kind:<9}", message=event.message)
     return content(f"[$muted]{stamp}[/] [b {style}]$kind[/] $message",
                    kind=f"{event.kind:<9}", message=event.message)
+
+
+def guest_title(label: str, title: Content | str) -> Content:
+    """A pane's title when several guests are watched: whose it is, then what."""
+    return content("[b]$label[/] · ", label=label) + title
+
+
+def guest_state_pane(label: str, state: str, why: str | None) -> PaneContent:
+    """The pane of a guest that gives no reading (yet): what its connection does and why."""
+    lines: list[Row] = [content("[b $warning]$state[/]", state=state or "no reading yet")]
+    if why:
+        lines.append(content("$why", why=why))
+    lines.append(content("[$muted]the other guests carry on; this one is tried again[/]"))
+    return PaneContent(guest_title(label, "not readable"), "", lines)
+
+
+def guest_row(label: str, state: str, sample: Sample | None, rate: float | None,
+              focused: bool, ascii_only: bool = False) -> Content:
+    """One guest's line in the summary when several are watched: its balloon first (the
+    figure a 60-column terminal must keep), then memory, rate and connection state."""
+    mark = (">" if ascii_only else "▶") if focused else " "
+    if sample is None:
+        return content(f"{mark} [b]$label[/] [$warning]$state[/]", label=label,
+                       state=state or "no reading yet")
+    balloon = "-" if sample.balloon.kib is None else format_kib(sample.balloon.kib)
+    how = "" if sample.balloon.kib is None else (" exact" if sample.balloon.exact else " approx")
+    total = format_kib(sample.system.mem_total_kib)
+    avail = format_kib(sample.system.mem_available_kib)
+    note = "" if state in ("", "connected") else " [$warning]$state[/]"
+    return content(f"{mark} [b]$label[/] balloon [b]{balloon}[/]{how} [$muted]· MemTotal[/] {total} "
+                   f"[$muted]· available[/] {avail} [$muted]·[/] {fmt_rate(rate)}{note}",
+                   label=label, state=state)
 
 
 def event_text(item: Event | str) -> Content:

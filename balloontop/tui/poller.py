@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..history import WINDOWS
 from ..model import Event, Sample
+from ..fleet import Fleet, GuestTick
 from ..monitor import Monitor, TickResult
 from ..units import format_kib
 from . import model_view as mv
@@ -65,13 +66,14 @@ class PollResult:
 
 
 class Poller:
-    """Runs the app's ``Monitor`` in one thread and hands each tick to the UI thread."""
+    """Runs the app's guests (a ``Fleet`` of ``Monitor``s, usually one) in one thread and
+    hands each tick to the UI thread."""
 
-    def __init__(self, app: BalloonApp, monitor: Monitor,
+    def __init__(self, app: BalloonApp, fleet: Fleet,
                  process_source: Callable[[], list[ProcRow] | None] | None,
                  process_interval: float) -> None:
         self.app = app
-        self.monitor = monitor
+        self.fleet = fleet
         self.process_source = process_source
         self.process_interval = process_interval
         self.graph_builder: GraphBuilder | None = None  # created in the poll thread
@@ -96,6 +98,14 @@ class Poller:
         self._proc_lines: list[str] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ui_context: contextvars.Context | None = None
+        self._latest: dict[int, tuple[Sample, float | None]] = {}
+        """Several guests: each one's newest sample and rate (a slow guest keeps its last)."""
+        self._proc_guest = -1
+
+    @property
+    def monitor(self) -> Monitor:
+        """The focused guest's pipeline (the only one, usually)."""
+        return self.fleet.guests[self.app.focus].monitor
 
     # -- life ------------------------------------------------------------------------------
 
@@ -157,7 +167,12 @@ class Poller:
         self.polling = True
         self.last_poll_start = time.monotonic()
         try:
-            return self.collect(self.monitor.tick(kernel_log=self.started.is_set()))
+            if self.fleet.single and not self.app.fleet_view:
+                return self.collect(self.monitor.tick(kernel_log=self.started.is_set()))
+            # a slow guest never holds the others back: what it has not answered by then
+            # lands with a later tick
+            wait = max(0.2, min(self.app.interval * 0.8, 5.0))
+            return self.collect_fleet(self.fleet.tick(wait, kernel_log=self.started.is_set()))
         except Exception as exc:  # a broken view must not stop the monitor
             return PollResult(None, error=f"{type(exc).__name__}: {exc}")
 
@@ -251,10 +266,68 @@ class Poller:
         return result
 
     def _process_lines(self, now: float) -> list[str]:
-        rows = self.process_source() if self.process_source is not None else None
+        guest = self.fleet.guests[self.app.focus]
+        source = guest.processes if guest.processes is not None else self.process_source
+        rows = source() if source is not None else None
         self._proc_lines = process_lines(rows, PROCESS_ROWS)
         self._proc_due = now + self.process_interval
+        self._proc_guest = self.app.focus
         return self._proc_lines
+
+    def collect_fleet(self, ticks: list[GuestTick]) -> PollResult:
+        """The text of one tick of several guests: a summary row for each, the panes of
+        each (only the focused one's below 100 columns), the focused guest's figures."""
+        app = self.app
+        events: list[Event] = []
+        notices: list[tuple[str, str]] = []
+        for index, tick in enumerate(ticks):
+            result = tick.result
+            if result is None:
+                continue
+            events += result.events
+            notices += [(tick.guest.title(), n) for n in result.notices]
+            if result.error is not None:
+                notices.append((tick.guest.title(), f"reading failed: {result.error}"))
+            if result.sample is not None:
+                self._latest[index] = (result.sample, result.rate)
+        focus = app.focus
+        sample, rate = self._latest.get(focus, (None, None))
+        out = PollResult(sample, events=sorted(events, key=lambda e: e.time), notices=notices)
+        label = f" · guest {focus + 1}/{len(ticks)} {ticks[focus].guest.title()}"
+        out.header = app.header(sample, stale=sample is None, label=label)
+        out.summary = [mv.guest_row(t.guest.title(), t.state, self._latest.get(i, (None, None))[0],
+                                    self._latest.get(i, (None, None))[1], i == focus, app.ascii_only)
+                       for i, t in enumerate(ticks)]
+        focused = ticks[focus].result
+        if sample is not None:
+            out.summary += mv.summary_lines(sample, rate)
+        if focused is not None and focused.episode is not None:
+            verb = {"inflate": "inflating", "deflate": "deflating"}.get(focused.episode.kind,
+                                                                       focused.episode.kind)
+            out.episode = f"{ticks[focus].guest.title()} {verb} {format_kib(abs(focused.episode.moved_kib))}"
+        wide = app.size.width >= 100
+        for index, tick in enumerate(ticks):
+            if not wide and index != focus:
+                continue
+            title = tick.guest.title()
+            latest = self._latest.get(index)
+            if latest is None:
+                why = tick.guest.last_error()
+                out.panes.append((f"{index}:state", mv.guest_state_pane(title, tick.state, why)))
+                continue
+            guest_sample = latest[0]
+            for reading in guest_sample.drivers[:MAX_PANES]:
+                pane = mv.pane_content(guest_sample, reading, None, self.pane_width)
+                out.panes.append((f"{index}:{mv.pane_id(reading)}",
+                                  pane._replace(title=mv.guest_title(title, pane.title))))
+            if not guest_sample.drivers:
+                out.panes.append((f"{index}:none", mv.PaneContent(
+                    mv.guest_title(title, "no balloon"), "", list(mv.no_balloon_lines(guest_sample)))))
+        now = time.monotonic()
+        if self.first_paint.is_set() and (self._proc_lines is None or now >= self._proc_due
+                                          or self._proc_guest != focus):
+            out.processes = self._process_lines(now)
+        return out
 
     # -- the graph ---------------------------------------------------------------------
 

@@ -9,15 +9,11 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
+from ..model import ProcRow
 
-class ProcRow(NamedTuple):
-    pid: int
-    user: str
-    rss_kib: int
-    mem_percent: float
-    command: str
+__all__ = ["ProcRow", "ProcessSource", "process_lines", "psutil_source"]
 
 
 ProcessSource = Callable[[], "list[ProcRow] | None"]

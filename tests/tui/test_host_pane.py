@@ -51,4 +51,4 @@ def test_plain_balloontop_with_qmp_prints_the_report_when_piped():
                               capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert f"host (QMP {address}, QEMU " in out.stdout and "actual 256.0 MiB of 256.0 MiB RAM" in out.stdout
-    assert demo.returncode == 2 and "--qmp reads a real QEMU machine: not with --demo" in demo.stderr
+    assert demo.returncode == 2 and "--demo shows a simulated guest: not with --qmp" in demo.stderr

@@ -61,10 +61,10 @@ class Guest:
         # unix socket paths are limited to 108 bytes: keep them in a short temp dir
         self.sockdir = tempfile.mkdtemp(prefix="bt-vm-")
         self.sock = os.path.join(self.sockdir, "qmp.sock")
-        # a second QMP monitor for balloontop's own reader (QMP serves one client per socket)
-        self.bt_sock = os.path.join(self.sockdir, "bt.sock")
         self.shell_sock = os.path.join(self.sockdir, "shell.sock")
         """A plain busybox sh on the guest's virtio console (``socat - UNIX-CONNECT:...``)."""
+        # a second QMP monitor for balloontop's own reader (QMP serves one client per socket)
+        self.bt_sock = os.path.join(self.sockdir, "bt.sock")
         self.console = os.path.join(self.run, "console.log")
         self.proc: subprocess.Popen | None = None
         self.boot_s: float | None = None
@@ -110,8 +110,6 @@ class Guest:
             "local,path=/,mount_tag=hostroot,readonly=on,security_model=none,id=hostroot,multidevs=remap",
             "-qmp",
             f"unix:{self.sock},server=on,wait=off",
-            "-qmp",
-            f"unix:{self.bt_sock},server=on,wait=off",
             # a shell on a virtio console, for balloontop --via on the host (after the
             # other devices: the balloon stays virtio0)
             "-device",
@@ -120,6 +118,8 @@ class Guest:
             f"socket,id=vsh,path={self.shell_sock},server=on,wait=off",
             "-device",
             "virtconsole,chardev=vsh",
+            "-qmp",
+            f"unix:{self.bt_sock},server=on,wait=off",
         ]
         with open(os.path.join(self.run, "qemu.cmd"), "w") as f:
             f.write(" ".join(cmd) + "\n")

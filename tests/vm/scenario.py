@@ -98,11 +98,11 @@ class Step:
     snapshot: dict | None
     snapshot_rc: int
     snapshot_err: str
-    host: dict | None = None
-    """balloontop's HostReading (to_json) over the second QMP socket, read after the step."""
     remote: dict | None = None
     """``balloontop snapshot --json --via 'socat ...'`` run on the host (the guest's console shell)."""
     remote_err: str = ""
+    host: dict | None = None
+    """balloontop's HostReading (to_json) over the second QMP socket, read after the step."""
 
     @property
     def qmp_balloon_kib(self) -> int | None:
@@ -186,9 +186,9 @@ def balloon_steps(cfg: Config, targets=TARGETS_MIB) -> Result:
                         snapshot=snap,
                         snapshot_rc=int(src) if src.lstrip("-").isdigit() else -1,
                         snapshot_err=_read(os.path.join(h, "snapshot.err"))[-2000:] + out[-500:],
-                        host=host.to_json(),
                         remote=remote,
                         remote_err=remote_err,
+                        host=host.to_json(),
                     )
                 )
             res.notes["host_points"] = reader.tracker.points()
@@ -200,28 +200,6 @@ def balloon_steps(cfg: Config, targets=TARGETS_MIB) -> Result:
         res.console_tail = g.tail()
     res.total_s = time.monotonic() - t_all
     return res
-
-
-def _fresh_host_reading(reader: HostReader, since: float, timeout: float = 4 * STATS_INTERVAL_S):
-    """A reading whose statistics the guest sent after ``since`` (or the last one tried)."""
-    t0 = time.monotonic()
-    while True:
-        reading = reader.read()
-        if (reading.last_update or 0) >= since or time.monotonic() - t0 > timeout:
-            return reading
-        time.sleep(0.5)
-
-
-def _host_cli(sock: str, *extra: str, via: str | None = None) -> dict:
-    """``balloontop snapshot --json [--via CMD] --qmp SOCK`` on the host (the installed CLI)."""
-    guest = ["--via", via, "--connect-timeout", "30", "--tick-timeout", "30"] if via else []
-    argv = [sys.executable, "-m", "balloontop", "snapshot", "--json", "--root", "/", *guest, "--qmp", sock, *extra]
-    out = subprocess.run(argv, capture_output=True, text=True, timeout=240)
-    try:
-        doc = json.loads(out.stdout)
-    except ValueError:
-        doc = {}
-    return {"rc": out.returncode, "stderr": out.stderr[-2000:], "host": doc.get("host"), "doc": doc}
 
 
 def _remote_snapshot(g: Guest) -> tuple[dict | None, str]:
@@ -242,6 +220,26 @@ def _remote_snapshot(g: Guest) -> tuple[dict | None, str]:
         return json.loads(out.stdout), ""
     except ValueError:
         return None, out.stdout[-500:]
+def _fresh_host_reading(reader: HostReader, since: float, timeout: float = 4 * STATS_INTERVAL_S):
+    """A reading whose statistics the guest sent after ``since`` (or the last one tried)."""
+    t0 = time.monotonic()
+    while True:
+        reading = reader.read()
+        if (reading.last_update or 0) >= since or time.monotonic() - t0 > timeout:
+            return reading
+        time.sleep(0.5)
+
+
+def _host_cli(sock: str, *extra: str, via: str | None = None) -> dict:
+    """``balloontop snapshot --json [--via CMD] --qmp SOCK`` on the host (the installed CLI)."""
+    guest = ["--via", via, "--connect-timeout", "30", "--tick-timeout", "30"] if via else []
+    argv = [sys.executable, "-m", "balloontop", "snapshot", "--json", "--root", "/", *guest, "--qmp", sock, *extra]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=240)
+    try:
+        doc = json.loads(out.stdout)
+    except ValueError:
+        doc = {}
+    return {"rc": out.returncode, "stderr": out.stderr[-2000:], "host": doc.get("host"), "doc": doc}
 
 
 def monitor_move(
