@@ -65,6 +65,42 @@ def to_png(svg: Path) -> Path:
     return png
 
 
+async def shoot_guests(out: Path) -> Path:
+    """Three guests read through a real ``sh`` (two real captures, one that cannot be
+    started), as ``balloontop --via ... --via ... --via ...`` shows them, at 120x40."""
+    from balloontop.fleet import Guest
+    from balloontop.guests import GuestSpec
+    from balloontop.monitor import Monitor
+    from balloontop.remote.source import RemoteSource
+    from balloontop.tui.app import make_app
+    from tests.tui.scenarios import FIXED_TIME, settle
+
+    captures = REPO / "tests" / "fixtures" / "captures"
+    specs = [GuestSpec("db1", "via", "sh", root=str(captures / "virtio-6.18-nodeflate" / "0512M")),
+             GuestSpec("vm7", "via", "exec sh", root=str(captures / "virtio-6.1-deflate" / "0768M")),
+             GuestSpec("edge3", "via", "ssh -T edge3 sh")]
+    sources = [RemoteSource(spec, clock=lambda: FIXED_TIME) for spec in specs]
+    guests = [Guest(spec.label, Monitor(src, guest=spec.label), state=lambda r=src: r.state,
+                    label=lambda r=src: r.name, processes=src.processes,
+                    last_error=lambda r=src: r.last_error)
+              for spec, src in zip(specs, sources)]
+    app = make_app(root="/", interval=1.0, clock=lambda: FIXED_TIME, source=sources[0],
+                   process_source=None, ascii_only=False, guests=guests)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            for _ in range(100):
+                if all(src.state != "connecting" for src in sources) and len(app.panes()) >= 3:
+                    break
+                await pilot.pause(0.1)
+            await settle(pilot)
+            path = out / "guests.svg"
+            path.write_text(app.export_screenshot(title="balloontop · three guests"), encoding="utf-8")
+    finally:
+        for src in sources:
+            src.close()
+    return path
+
+
 def main() -> int:
     from tests.tui import scenarios
 
@@ -79,6 +115,10 @@ def main() -> int:
         print(svg.relative_to(REPO))
         if want_png:
             print(to_png(svg).relative_to(REPO))
+    svg = asyncio.run(shoot_guests(out))
+    print(svg.relative_to(REPO))
+    if want_png:
+        print(to_png(svg).relative_to(REPO))
     return 0
 
 
