@@ -66,6 +66,13 @@ SEEK_FRACTION = 0.1
 
 
 def _ascii_terminal() -> bool:
+    """Draw with ASCII when the locale is not UTF-8. The environment decides first: Python's
+    UTF-8 mode (and PEP 538's coercion of the C locale) makes the preferred encoding UTF-8
+    whatever ``LANG=C`` says, and the terminal is what LANG describes."""
+    for name in ("LC_ALL", "LC_CTYPE", "LANG"):
+        value = os.environ.get(name)
+        if value:
+            return "utf8" not in value.lower().replace("-", "")
     enc = (locale.getpreferredencoding(False) or "").lower().replace("-", "")
     return "utf8" not in enc
 

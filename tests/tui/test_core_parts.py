@@ -133,3 +133,18 @@ def test_text_lines_repaint_only_the_rows_that_changed():
             await pilot.pause()
             assert widget.region.height == 2
     asyncio.run(go())
+
+
+def test_ascii_drawing_follows_the_locale_not_pythons_utf8_mode(monkeypatch) -> None:
+    from balloontop.tui.app import _ascii_terminal
+
+    for name in ("LC_ALL", "LC_CTYPE", "LANG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "C")
+    assert _ascii_terminal()  # even though Python itself runs in UTF-8 here
+    monkeypatch.setenv("LANG", "en_US.UTF-8")
+    assert not _ascii_terminal()
+    monkeypatch.setenv("LC_ALL", "POSIX")  # LC_ALL wins over LANG
+    assert _ascii_terminal()
+    monkeypatch.setenv("LC_ALL", "C.utf8")
+    assert not _ascii_terminal()
