@@ -222,3 +222,19 @@ def test_a_slow_guest_gives_its_last_sample() -> None:
     assert second[("balloontop_scrape_errors_total", (("guest", "slow"),))] == 1
     assert second[("balloontop_scrape_errors_total", (("guest", "fast"),))] == 0
     assert collector.errors == {"fast": 0, "slow": 1}
+
+
+def test_host_metrics_carry_the_guest_they_belong_to(tmp_path: Path) -> None:
+    """Two guests, a real (paused) QEMU's QMP socket paired with the second: QEMU's
+    ``actual`` is labelled with that guest, as its own series are, and the other has none."""
+    from tests.paused_qemu import MEM_MIB, paused_qemu
+
+    with paused_qemu() as address:
+        assert main(["export", "--via", "sh", "--via", "exec sh", "--qmp", address,
+                     "--root", str(NODEFLATE), "--textfile", str(tmp_path)]) == 0
+    text = (tmp_path / "balloontop.prom").read_text()
+    got = values(text)
+    assert got[("balloontop_host_actual_bytes", (("guest", "exec sh"),))] == MEM_MIB << 20
+    assert ("balloontop_host_actual_bytes", (("guest", "sh"),)) not in got
+    assert got[("balloontop_balloon_total_bytes", (("guest", "exec sh"), ("source", "meminfo:Balloon")))] == 536870912
+    assert "balloontop_host_guest_stat" not in text  # a paused guest supplies no statistics
