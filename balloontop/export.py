@@ -1,19 +1,25 @@
-"""Prometheus metrics of the balloon, built with ``prometheus_client`` from one sample per scrape.
+"""Prometheus metrics of the balloon for one guest or many, built with ``prometheus_client``.
 
-``BalloonCollector`` takes a fresh sample at each scrape (or reuses the last one when it is
-younger than ``max_age`` seconds, so several scrapers do not multiply the reads). Metric names
-follow Prometheus conventions: base units (bytes), ``_total`` for counters, ``_info`` for the
-negotiated virtio features. ``prometheus_client`` is imported only by the functions that need
-it, so importing this module stays cheap.
+``BalloonCollector`` reads every guest at each scrape (or reuses the readings when they
+are younger than ``max_age`` seconds, so several scrapers do not multiply the reads);
+``FleetReader`` reads them through a ``Fleet`` with a bounded wait, so a slow or silent
+guest never holds a scrape. Every series carries ``guest``: a remote guest's configured
+name, else its target (the ``--via`` command, the ``--ssh`` host); for a local root, the
+host name it holds (``""`` for a capture without one). The virtio device is the ``device``
+label (it was ``instance``, which clashes with Prometheus's own target label). Metric
+names follow Prometheus conventions: base units (bytes), ``_total`` for counters, ``_info``
+for the negotiated virtio features. ``prometheus_client`` is imported only by the
+functions that need it, so importing this module stays cheap.
 
-Metrics:
+Metrics (every one also labelled ``guest``):
 
 ====================================================  =======  ===============================
 name                                                  type     labels
 ====================================================  =======  ===============================
-balloontop_balloon_bytes                              gauge    driver, instance
+balloontop_guest_up                                   gauge    (1: read, 0: unreachable/failed)
+balloontop_balloon_bytes                              gauge    driver, device
 balloontop_balloon_total_bytes                        gauge    source
-balloontop_balloon_accounting                         gauge    driver, instance, mode (=1)
+balloontop_balloon_accounting                         gauge    driver, device, mode (=1)
 balloontop_vmstat_balloon_inflate_pages_total         counter
 balloontop_vmstat_balloon_deflate_pages_total         counter
 balloontop_vmstat_balloon_migrate_pages_total         counter
@@ -23,12 +29,13 @@ balloontop_vmstat_allocstall_total                    counter  (Σ allocstall_*)
 balloontop_memory_total_bytes                         gauge    (MemTotal)
 balloontop_memory_available_bytes                     gauge    (MemAvailable)
 balloontop_memory_free_bytes                          gauge    (MemFree)
-balloontop_virtio_balloon_features_info               info     instance, bits, deflate_on_oom, ...
-balloontop_<driver>_<stat>[_<unit>]                   gauge    instance (each numeric driver stat)
+balloontop_virtio_balloon_features_info               info     device, bits, deflate_on_oom, ...
+balloontop_<driver>_<stat>[_<unit>]                   gauge    device (each numeric driver stat)
 balloontop_sample_warnings                            gauge    (warnings in the last sample)
-balloontop_host_actual_bytes                          gauge    guest (with --qmp: QEMU's actual)
-balloontop_host_guest_stat                            gauge    guest, stat (QEMU's guest-stats)
-balloontop_scrape_errors_total                        counter  (scrapes whose sample failed)
+balloontop_host_actual_bytes                          gauge    (with --qmp: QEMU's actual)
+balloontop_host_guest_stat                            gauge    stat (QEMU's guest-stats)
+balloontop_sample_age_seconds                         gauge    (age of the exported sample)
+balloontop_scrape_errors_total                        counter  (refreshes without a fresh sample)
 ====================================================  =======  ===============================
 """
 
@@ -37,13 +44,17 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import drivers
 from .model import Sample
+from .safetext import clean
 from .parsers.vmstat import allocation_stalls
 from .units import kib_to_bytes
+
+if TYPE_CHECKING:
+    from .fleet import Fleet
 
 DEFAULT_LISTEN = "127.0.0.1:9477"
 TEXTFILE_NAME = "balloontop.prom"
@@ -126,153 +137,242 @@ def is_loopback(host: str) -> bool:
     return host in ("localhost", "::1") or host.startswith("127.")
 
 
-class BalloonCollector:
-    """A ``prometheus_client`` custom collector over a sample source (``Sampler.sample``)."""
+class GuestReading(NamedTuple):
+    """What one guest gives a scrape."""
 
-    def __init__(self, sample: Callable[[], Sample], max_age: float = 0.0,
+    guest: str
+    """The ``guest`` label."""
+    sample: Sample | None
+    """Its newest sample: fresh, or the last one of a guest still reading (``None``: down)."""
+    fresh: bool
+    """``sample`` was taken for this refresh (``False``: the guest failed or was too slow)."""
+    up: bool
+    """The guest's latest finished reading gave a sample."""
+
+
+Read = Callable[[], "Sample | Sequence[GuestReading]"]
+
+
+class BalloonCollector:
+    """A ``prometheus_client`` custom collector over every guest's readings.
+
+    ``read`` gives each guest's ``GuestReading`` (``FleetReader``), or one ``Sample`` (a
+    single guest labelled by its host name, ``""`` without one); it is called at most once
+    per ``max_age`` seconds, whatever the number of scrapers. A reading that raises counts as
+    a scrape error of every guest known so far.
+    """
+
+    def __init__(self, read: Read, max_age: float = 0.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self._sample = sample
+        self._read = read
         self.max_age = max_age
         self._clock = clock
         self._lock = threading.Lock()
-        self._last: Sample | None = None
-        self._last_at = 0.0
-        self.scrape_errors = 0
+        self._readings: list[GuestReading] = []
+        self._read_at: float | None = None
+        self.errors: dict[str, int] = {}
+        """Per guest: refreshes that gave no fresh sample of it."""
         self.last_error: str | None = None
 
-    def current(self) -> Sample | None:
-        """A sample no older than ``max_age`` (``None`` when sampling failed)."""
+    @property
+    def scrape_errors(self) -> int:
+        return sum(self.errors.values())
+
+    def refresh(self) -> list[GuestReading]:
+        """Every guest's reading, no older than ``max_age``."""
         with self._lock:
             now = self._clock()
-            if self._last is not None and now - self._last_at < self.max_age:
-                return self._last
+            if self._read_at is not None and now - self._read_at < self.max_age:
+                return self._readings
             try:
-                self._last = self._sample()
-                self._last_at = now
+                got = self._read()
                 self.last_error = None
+                self._read_at = now  # a failure is not kept: the next scrape tries again
             except Exception as exc:  # noqa: BLE001 - a scrape must answer, with the error counted
-                self.scrape_errors += 1
                 self.last_error = f"{type(exc).__name__}: {exc}"
-                self._last = None
-            return self._last
+                got = [GuestReading(r.guest, None, False, False) for r in self._readings] or [
+                    GuestReading("", None, False, False)]
+            if isinstance(got, Sample):
+                got = [GuestReading(guest_label_of(got), got, True, True)]
+            self._readings = list(got)
+            for reading in self._readings:
+                self.errors.setdefault(reading.guest, 0)
+                if not reading.fresh:
+                    self.errors[reading.guest] += 1
+            return self._readings
+
+    def current(self) -> Sample | None:
+        """The first guest's sample (``None`` when it has none)."""
+        readings = self.refresh()
+        return readings[0].sample if readings else None
 
     def describe(self) -> list[Any]:
-        return []  # metrics depend on the guest; registering must not take a sample
+        return []  # metrics depend on the guests; registering must not read them
 
     def collect(self) -> Iterator[Any]:
-        sample = self.current()
-        yield from metric_families(sample, self.scrape_errors)
+        readings = self.refresh()
+        yield from metric_families(readings, dict(self.errors), now=time.time())
 
 
-def metric_families(sample: Sample | None, scrape_errors: int = 0) -> Iterator[Any]:
-    """The metric families for ``sample`` (only the error counter when it is ``None``)."""
-    from prometheus_client.core import (
-        CounterMetricFamily,
-        GaugeMetricFamily,
-        InfoMetricFamily,
-    )
+def guest_label_of(sample: Sample) -> str:
+    """A local root's ``guest`` label: its host name (``""`` when it has none)."""
+    return clean(sample.system.hostname or "")
 
-    errors = CounterMetricFamily(
-        "balloontop_scrape_errors", "Scrapes for which no sample could be taken"
-    )
-    errors.add_metric([], scrape_errors)
-    if sample is None:
-        yield errors
-        return
 
-    size = GaugeMetricFamily(
-        "balloontop_balloon_bytes", "Memory in the balloon, per driver instance",
-        labels=["driver", "instance"],
-    )
-    accounting = GaugeMetricFamily(
-        "balloontop_balloon_accounting",
-        "How ballooned memory shows: mode=total (removed from MemTotal) or used (counted as used)",
-        labels=["driver", "instance", "mode"],
-    )
+class FleetReader:
+    """Each guest's newest reading through a ``Fleet``, waiting at most ``wait`` seconds.
+
+    A guest whose tick is still running gives its last sample (if it was up); one whose
+    tick finished without a sample (unreachable, disconnected, failed) is down and gives
+    none: stale figures are not exported as current.
+    """
+
+    def __init__(self, fleet: Fleet, labels: Sequence[str], wait: float) -> None:
+        if len(labels) != len(fleet.guests):
+            raise ValueError("one label per guest")
+        self.fleet = fleet
+        self.labels = list(labels)
+        self.wait = wait
+        self._last: list[Sample | None] = [None] * len(labels)
+        self.why: list[str | None] = [None] * len(labels)
+        """Why each guest is down (the transport's message), ``None`` when it is up."""
+
+    def __call__(self) -> list[GuestReading]:
+        out: list[GuestReading] = []
+        for index, part in enumerate(self.fleet.tick(self.wait, kernel_log=False)):
+            label = self.labels[index]
+            last = self._last[index]
+            if part.result is None:  # still reading: the last sample stands
+                out.append(GuestReading(label, last, False, last is not None))
+                continue
+            sample = part.result.sample
+            self._last[index] = sample
+            if sample is None:
+                self.why[index] = part.result.error or part.guest.last_error() or part.state or "no sample"
+            else:
+                self.why[index] = None
+            out.append(GuestReading(label, sample, sample is not None, sample is not None))
+        return out
+
+
+def metric_families(readings: Sequence[GuestReading], errors: Mapping[str, int] | None = None,
+                    now: float | None = None) -> list[Any]:
+    """The metric families of every guest, each series labelled ``guest``: up and the
+    scrape error counter for all, the figures for those with a sample."""
+    from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+    errors = errors or {}
+    families = _Families()
+    up = GaugeMetricFamily("balloontop_guest_up",
+                           "1 when the guest's latest reading gave a sample, 0 when it could not be read",
+                           labels=["guest"])
+    failed = CounterMetricFamily(
+        "balloontop_scrape_errors",
+        "Refreshes that gave no fresh sample of the guest (unreachable, failed or slower than the wait)",
+        labels=["guest"])
+    age = GaugeMetricFamily("balloontop_sample_age_seconds",
+                            "Seconds since the exported sample of the guest was taken", labels=["guest"])
+    for reading in readings:
+        up.add_metric([reading.guest], 1 if reading.up else 0)
+        failed.add_metric([reading.guest], errors.get(reading.guest, 0))
+        if reading.sample is not None:
+            when = time.time() if now is None else now
+            age.add_metric([reading.guest], max(0.0, when - reading.sample.time))
+            _sample_series(families, reading.guest, reading.sample)
+    return [up, *families.values(), age, failed]
+
+
+class _Families:
+    """Metric families by name, filled guest by guest (one family per name in a scrape)."""
+
+    def __init__(self) -> None:
+        self._by_name: dict[str, Any] = {}
+
+    def add(self, kind: str, name: str, help_text: str, labels: dict[str, str], value: Any) -> None:
+        from prometheus_client.core import (
+            CounterMetricFamily,
+            GaugeMetricFamily,
+            InfoMetricFamily,
+        )
+
+        family = self._by_name.get(name)
+        if kind == "info":
+            names = [k for k in labels if k in ("guest", "device")]
+            if family is None:
+                family = self._by_name[name] = InfoMetricFamily(name, help_text, labels=names)
+            family.add_metric([labels[k] for k in names], value)
+            return
+        if family is None:
+            cls = CounterMetricFamily if kind == "counter" else GaugeMetricFamily
+            family = self._by_name[name] = cls(name, help_text, labels=list(labels))
+        family.add_metric(list(labels.values()), value)
+
+    def values(self) -> list[Any]:
+        return list(self._by_name.values())
+
+
+def _sample_series(out: _Families, guest: str, sample: Sample) -> None:
+    """One guest's series (every one labelled ``guest``)."""
+    g = {"guest": guest}
     for reading in sample.drivers:
         if not reading.counts_in_total:
             continue
+        device = {**g, "driver": reading.driver, "device": reading.instance}
         if reading.inflated_kib is not None:
-            size.add_metric([reading.driver, reading.instance], kib_to_bytes(reading.inflated_kib))
+            out.add("gauge", "balloontop_balloon_bytes", "Memory in the balloon, per driver and device",
+                    device, kib_to_bytes(reading.inflated_kib))
         if reading.accounting is not None:
-            accounting.add_metric([reading.driver, reading.instance, reading.accounting], 1)
-    yield size
-    yield accounting
-
+            out.add("gauge", "balloontop_balloon_accounting",
+                    "How ballooned memory shows: mode=total (removed from MemTotal) or used (counted as used)",
+                    {**device, "mode": reading.accounting}, 1)
     if sample.balloon.kib is not None:
-        total = GaugeMetricFamily(
-            "balloontop_balloon_total_bytes",
-            "Memory in all balloons of the guest; source = where the figure comes from",
-            labels=["source"],
-        )
-        total.add_metric([sample.balloon.source or ""], kib_to_bytes(sample.balloon.kib))
-        yield total
+        out.add("gauge", "balloontop_balloon_total_bytes",
+                "Memory in all balloons of the guest; source = where the figure comes from",
+                {**g, "source": sample.balloon.source or ""}, kib_to_bytes(sample.balloon.kib))
 
     vm = sample.vmstat
     for key, name, help_text in VMSTAT_COUNTERS:
         if key in vm:
-            family = CounterMetricFamily(name, help_text)
-            family.add_metric([], vm[key])
-            yield family
+            out.add("counter", name, help_text, g, vm[key])
     stalls = allocation_stalls(vm)
     if stalls is not None:
-        family = CounterMetricFamily(
-            "balloontop_vmstat_allocstall", "Allocation stalls (direct reclaim) since boot"
-        )
-        family.add_metric([], stalls)
-        yield family
+        out.add("counter", "balloontop_vmstat_allocstall", "Allocation stalls (direct reclaim) since boot",
+                g, stalls)
     if "nr_balloon_pages" in vm:
-        yield GaugeMetricFamily(
-            "balloontop_vmstat_balloon_pages",
-            "Pages in balloons by the kernel's count (vmstat nr_balloon_pages, Linux >= 6.15)",
-            value=vm["nr_balloon_pages"],
-        )
+        out.add("gauge", "balloontop_vmstat_balloon_pages",
+                "Pages in balloons by the kernel's count (vmstat nr_balloon_pages, Linux >= 6.15)",
+                g, vm["nr_balloon_pages"])
 
     system = sample.system
     for name, value, help_text in (
         ("balloontop_memory_total_bytes", system.mem_total_kib, "MemTotal of the guest"),
-        ("balloontop_memory_available_bytes", system.mem_available_kib,
-         "MemAvailable of the guest"),
+        ("balloontop_memory_available_bytes", system.mem_available_kib, "MemAvailable of the guest"),
         ("balloontop_memory_free_bytes", system.mem_free_kib, "MemFree of the guest"),
     ):
         if value is not None:
-            yield GaugeMetricFamily(name, help_text, value=kib_to_bytes(value))
+            out.add("gauge", name, help_text, g, kib_to_bytes(value))
 
-    info = InfoMetricFamily(
-        "balloontop_virtio_balloon_features",
-        "Feature bits the virtio balloon negotiated",
-        labels=["instance"],
-    )
-    has_info = False
     for reading in sample.drivers:
         if reading.driver != "virtio_balloon" or reading.features is None:
             continue
         bits = set(reading.features.bits)
         labels = {
+            **g, "device": reading.instance,
             "bits": ",".join(str(b) for b in sorted(bits)),
             "unknown_bits": ",".join(str(b) for b in reading.features.unknown_bits),
         }
         labels.update({_feature_label(bit): str(bit in bits).lower() for bit in VIRTIO_BALLOON_FEATURE_BITS})
-        info.add_metric([reading.instance], labels)
-        has_info = True
-    if has_info:
-        yield info
-    yield from driver_stat_families(sample)
-
-    yield GaugeMetricFamily(
-        "balloontop_sample_warnings", "Warnings in the last sample (unreadable files, ...)",
-        value=len(sample.warnings),
-    )
-    yield from host_metric_families(sample)
-    yield errors
+        out.add("info", "balloontop_virtio_balloon_features", "Feature bits the virtio balloon negotiated",
+                labels, {k: v for k, v in labels.items() if k not in ("guest", "device")})
+    _driver_stat_series(out, guest, sample)
+    out.add("gauge", "balloontop_sample_warnings", "Warnings in the last sample (unreadable files, ...)",
+            g, len(sample.warnings))
+    _host_series(out, guest, sample)
 
 
-def driver_stat_families(sample: Sample) -> Iterator[Any]:
-    """One gauge per numeric statistic a driver declares (label ``instance``), its help text
-    the declared meaning, in base units (bytes, seconds)."""
-    from prometheus_client.core import GaugeMetricFamily
-
-    families: dict[str, Any] = {}
+def _driver_stat_series(out: _Families, guest: str, sample: Sample) -> None:
+    """One gauge per numeric statistic a driver declares (labels ``guest``, ``device``), its
+    help text the declared meaning, in base units (bytes, seconds)."""
     for reading in sample.drivers:
         declared = drivers.BY_NAME.get(reading.driver)
         if declared is None:
@@ -286,41 +386,38 @@ def driver_stat_families(sample: Sample) -> Iterator[Any]:
             if name in done:  # the same figure in another unit (xen: target_kb, target): the first
                 continue
             done.add(name)
-            if name not in families:
-                families[name] = GaugeMetricFamily(
-                    name, f"{spec.meaning} ({reading.driver} {stat})", labels=["instance"])
-            families[name].add_metric([reading.instance], value * factor)
-    yield from families.values()
+            out.add("gauge", name, f"{spec.meaning} ({reading.driver} {stat})",
+                    {"guest": guest, "device": reading.instance}, value * factor)
 
 
-def host_metric_families(sample: Sample, guest: str | None = None) -> Iterator[Any]:
+def _host_series(out: _Families, guest: str, sample: Sample) -> None:
     """The host's view (``sample.host``, from ``--qmp``): QEMU's ``actual`` and the guest
     statistics QEMU received, in its own ``stat-*`` names (values the guest did not supply
-    are left out). ``guest`` defaults to the guest's host name."""
+    are left out), labelled with the same ``guest`` as the guest's own series."""
     host = sample.host
     if host is None:
         return
-    from prometheus_client.core import GaugeMetricFamily
-
-    label = guest if guest is not None else (sample.system.hostname or "")
     if host.actual_kib is not None:
-        actual = GaugeMetricFamily(
-            "balloontop_host_actual_bytes",
-            "Guest memory minus the balloon as QEMU counts it (QMP query-balloon actual)",
-            labels=["guest"],
-        )
-        actual.add_metric([label], host.actual_kib * 1024)
-        yield actual
-    supplied = [(name, value) for name, value in host.stats.items() if value is not None]
-    if supplied:
-        stats = GaugeMetricFamily(
-            "balloontop_host_guest_stat",
-            "A statistic the guest sent to QEMU (QMP guest-stats; bytes for *-memory, swap and caches)",
-            labels=["guest", "stat"],
-        )
-        for name, value in supplied:
-            stats.add_metric([label, name], value)
-        yield stats
+        out.add("gauge", "balloontop_host_actual_bytes",
+                "Guest memory minus the balloon as QEMU counts it (QMP query-balloon actual)",
+                {"guest": guest}, host.actual_kib * 1024)
+    for name, value in host.stats.items():
+        if value is not None:
+            out.add("gauge", "balloontop_host_guest_stat",
+                    "A statistic the guest sent to QEMU (QMP guest-stats; bytes for *-memory, swap and caches)",
+                    {"guest": guest, "stat": name}, value)
+
+
+def local_guest_label(root: str) -> str:
+    """The ``guest`` label of a local root: the host name it holds
+    (``proc/sys/kernel/hostname``), read once at start so the label stays put; ``""``
+    when it has none (a capture)."""
+    from .rootfs import Root
+    from .system import MAX_NAME_CHARS
+
+    text = Root(root).text("proc/sys/kernel/hostname") or ""
+    lines = text.strip().splitlines()
+    return clean(lines[0].strip()[:MAX_NAME_CHARS]) if lines else ""
 
 
 def make_registry(collector: BalloonCollector) -> Any:

@@ -55,10 +55,13 @@ class GuestTick(NamedTuple):
 class Fleet:
     """Ticks every guest's monitor; call ``tick`` from one thread at a time."""
 
-    def __init__(self, guests: list[Guest]) -> None:
+    def __init__(self, guests: list[Guest], *, inline_single: bool = True) -> None:
+        """``inline_single=False``: even one guest ticks on a thread, so ``tick(wait)``
+        returns within ``wait`` (``export``: a scrape must not hang on a silent guest)."""
         if not guests:
             raise ValueError("a fleet needs a guest")
         self.guests = guests
+        self.inline_single = inline_single
         lock = threading.Lock()
         for guest in guests:
             guest.monitor.record_lock = lock  # one recording, written from several threads
@@ -67,7 +70,8 @@ class Fleet:
 
     @property
     def single(self) -> bool:
-        return len(self.guests) == 1
+        """One guest, ticked inline (no thread)."""
+        return len(self.guests) == 1 and self.inline_single
 
     def tick(self, wait_s: float, *, kernel_log: bool = True) -> list[GuestTick]:
         """Every guest's newest result; waits at most ``wait_s`` for the slow ones."""

@@ -46,21 +46,23 @@ def test_scrape_returns_the_fixture_figures() -> None:
     finally:
         server.shutdown()
         server.server_close()
-    balloon = (("driver", "virtio_balloon"), ("instance", "virtio0"))
+    g = (("guest", ""),)  # the capture holds no host name
+    balloon = (("device", "virtio0"), ("driver", "virtio_balloon"), ("guest", ""))
     assert got[("balloontop_balloon_bytes", balloon)] == 536870912
-    assert got[("balloontop_balloon_total_bytes", (("source", "meminfo:Balloon"),))] == 536870912
+    assert got[("balloontop_balloon_total_bytes", g + (("source", "meminfo:Balloon"),))] == 536870912
     assert got[("balloontop_balloon_accounting", balloon + (("mode", "total"),))] == 1
-    assert got[("balloontop_memory_total_bytes", ())] == 461940 * 1024
-    assert got[("balloontop_memory_available_bytes", ())] == 354636 * 1024
-    assert got[("balloontop_vmstat_balloon_inflate_pages_total", ())] == 131072
-    assert got[("balloontop_vmstat_balloon_deflate_pages_total", ())] == 0
-    assert got[("balloontop_vmstat_balloon_pages", ())] == 131072
-    assert got[("balloontop_vmstat_oom_kill_total", ())] == 0
-    assert got[("balloontop_scrape_errors_total", ())] == 0
+    assert got[("balloontop_memory_total_bytes", g)] == 461940 * 1024
+    assert got[("balloontop_memory_available_bytes", g)] == 354636 * 1024
+    assert got[("balloontop_vmstat_balloon_inflate_pages_total", g)] == 131072
+    assert got[("balloontop_vmstat_balloon_deflate_pages_total", g)] == 0
+    assert got[("balloontop_vmstat_balloon_pages", g)] == 131072
+    assert got[("balloontop_vmstat_oom_kill_total", g)] == 0
+    assert got[("balloontop_scrape_errors_total", g)] == 0
+    assert got[("balloontop_guest_up", g)] == 1
     info = [k for k in got if k[0] == "balloontop_virtio_balloon_features_info"]
     assert len(info) == 1
     labels = dict(info[0][1])
-    assert labels["instance"] == "virtio0"
+    assert labels["device"] == "virtio0" and "instance" not in labels
     assert labels["deflate_on_oom"] == "false"  # this guest ran with deflate-on-oom=off
     assert labels["stats_vq"] == "true"
     assert "1" in labels["bits"].split(",") and "32" in labels["bits"].split(",")
@@ -95,15 +97,18 @@ def test_cache_and_scrape_errors() -> None:
     from prometheus_client import generate_latest
 
     got = values(generate_latest(make_registry(collector)).decode())
-    assert got[("balloontop_scrape_errors_total", ())] == 1
-    assert ("balloontop_balloon_total_bytes", (("source", "meminfo:Balloon"),)) in got
+    assert got[("balloontop_scrape_errors_total", (("guest", ""),))] == 1
+    # a failed reading is not kept: the scrape read again and has the figures back
+    assert ("balloontop_balloon_total_bytes", (("guest", ""), ("source", "meminfo:Balloon"))) in got
 
 
 def test_textfile_written_atomically(tmp_path: Path) -> None:
     assert main(["export", "--root", str(ROOT), "--textfile", str(tmp_path)]) == 0
     assert os.listdir(tmp_path) == ["balloontop.prom"]
-    got = values((tmp_path / "balloontop.prom").read_text())
-    assert got[("balloontop_balloon_total_bytes", (("source", "meminfo:Balloon"),))] == 536870912
+    text = (tmp_path / "balloontop.prom").read_text()
+    got = values(text)
+    assert got[("balloontop_balloon_total_bytes", (("guest", ""), ("source", "meminfo:Balloon")))] == 536870912
+    assert "instance=" not in text
 
 
 def test_listen_parsing() -> None:
@@ -157,11 +162,11 @@ def test_driver_statistics_are_exported_as_declared() -> None:
     folder = root / "sys/devices/system/xen_memory/xen_memory0"
     text = generate_latest(make_registry(BalloonCollector(Sampler(str(root)).sample))).decode()
     got = values(text)
-    instance = (("instance", "xen_memory0"),)
+    device = (("device", "xen_memory0"), ("guest", ""))
     target_kb = int((folder / "target_kb").read_text())
-    assert got[("balloontop_xen_balloon_target_bytes", instance)] == target_kb * 1024
+    assert got[("balloontop_xen_balloon_target_bytes", device)] == target_kb * 1024
     low_kb = int((folder / "info" / "low_kb").read_text())
-    assert got[("balloontop_xen_balloon_low_bytes", instance)] == low_kb * 1024
-    assert text.count('balloontop_xen_balloon_target_bytes{instance="xen_memory0"}') == 1  # not target again
+    assert got[("balloontop_xen_balloon_low_bytes", device)] == low_kb * 1024
+    assert text.count('balloontop_xen_balloon_target_bytes{device="xen_memory0",guest=""}') == 1  # not target again
     helps = {f.name: f.documentation for f in text_string_to_metric_families(text)}
     assert helps["balloontop_xen_balloon_target_bytes"].startswith(xen_balloon.STATS["target_kb"].meaning)
