@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 
 from .drivers import FEEDS_BALLOON_LINE, USES_BALLOON_CORE
 from .model import BalloonTotal, DriverReading
+from .units import pages_to_kib
 
 SHARED = "Balloon: in /proc/meminfo counts several drivers together, so this one's share is unknown"
 NO_SOURCE = (
@@ -53,7 +54,7 @@ def attribute_shared(
             kib, source = inflated_total + inflated_free, "meminfo:Inflated"
             accounting = "total" if inflated_total else "used" if inflated_free else accounting
         elif inflate is not None and deflate is not None and core_users == [index]:
-            kib, source, exact = max(inflate - deflate, 0) * page_size // 1024, "vmstat:inflate-deflate", False
+            kib, source, exact = pages_to_kib(max(inflate - deflate, 0), page_size), "vmstat:inflate-deflate", False
         warnings = reading.warnings
         if kib is None:
             shared = balloon_line is not None and len(line_users) > 1
@@ -94,6 +95,7 @@ ACCOUNTING_WORDS = {
     "used": "ballooned memory stays in MemTotal and shows as used",
     "total": "ballooned memory is removed from MemTotal",
 }
+"""The one text for each accounting mode: snapshot, pane, OOM account."""
 
 
 def accounting_words(accounting: str | None) -> str:
@@ -115,3 +117,19 @@ def balloon_share(readings: Sequence[DriverReading], meminfo: Mapping[str, int],
     if kib is None or not memory:
         return None
     return kib / memory
+
+
+def share_warning(readings: Sequence[DriverReading], meminfo: Mapping[str, int], kib: int | None) -> str | None:
+    """Why the balloon's share passes 100 % of the guest's memory, when it does."""
+    share = balloon_share(readings, meminfo, kib)
+    if share is None or share <= 1:
+        return None
+    memory = guest_memory_kib(readings, meminfo)
+    known = [r for r in readings if r.counts_in_total and r.accounting is not None]
+    why = (
+        "the figures disagree (a damaged or edited file?)"
+        if known
+        else "no driver says how ballooned memory is accounted; if it left MemTotal, the guest's "
+        "memory is MemTotal plus the balloon and the share is lower"
+    )
+    return f"the balloon ({kib} kB) is {share:.1%} of the guest's memory ({memory} kB): {why}"

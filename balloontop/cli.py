@@ -2,13 +2,15 @@
 
 ``balloontop`` alone opens the live monitor; subcommands (``snapshot``, ``decode``, ...)
 live in ``balloontop.commands``, one module each. Every error is one line on stderr and a
-documented exit code (``balloontop.errors``), never a traceback.
+documented exit code (``balloontop.errors``), never a traceback. Output into a pipe whose
+reader went away (``| head``) ends as ``cat`` does: killed by SIGPIPE, without a message.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from types import ModuleType, SimpleNamespace
@@ -16,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from . import __version__
 from .commands import COMMAND_MODULES
-from .errors import EXIT_CODES_HELP, EXIT_FAILURE, EXIT_USAGE, BalloontopError, RootError
+from .errors import EXIT_CODES_HELP, EXIT_FAILURE, EXIT_USAGE, BalloontopError
 
 if TYPE_CHECKING:
     import argparse
@@ -35,15 +37,7 @@ def _parser_class() -> type[argparse.ArgumentParser]:
 
 
 def _command_modules(names: Sequence[str]) -> dict[str, ModuleType]:
-    modules: dict[str, ModuleType] = {}
-    for name in names:
-        qualified = f"balloontop.commands.{name}"
-        try:
-            modules[name] = importlib.import_module(qualified)
-        except ModuleNotFoundError as exc:  # a command not built yet
-            if exc.name != qualified:
-                raise
-    return modules
+    return {name: importlib.import_module(f"balloontop.commands.{name}") for name in names}
 
 
 def build_parser(argv: Sequence[str] = ()) -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
@@ -66,9 +60,8 @@ def build_parser(argv: Sequence[str] = ()) -> tuple[argparse.ArgumentParser, dic
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"balloontop {__version__}")
-    monitor = None if only else _monitor_module()
-    if monitor is not None:
-        monitor.register_top(parser)
+    if not only:
+        _monitor_module().register_top(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=parser_class)
     if names_only:
         for name in COMMAND_MODULES:
@@ -80,55 +73,70 @@ def build_parser(argv: Sequence[str] = ()) -> tuple[argparse.ArgumentParser, dic
     return parser, modules
 
 
-def _monitor_module() -> ModuleType | None:
-    try:
-        return importlib.import_module("balloontop.commands.monitor")
-    except ModuleNotFoundError as exc:
-        if exc.name != "balloontop.commands.monitor":
-            raise
-        return None
-
-
-def check_root(path: str) -> str:
-    """``path`` when it is a directory, else a ``RootError`` (exit 3)."""
-    if not os.path.exists(path):
-        raise RootError(f"root {path!r} does not exist")
-    if not os.path.isdir(path):
-        raise RootError(f"root {path!r} is not a directory")
-    return path
+def _monitor_module() -> ModuleType:
+    return importlib.import_module("balloontop.commands.monitor")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    monitor = _monitor_module() if not argv else None
-    if monitor is not None:
+    modules: dict[str, ModuleType] = {}
+    args: argparse.Namespace | SimpleNamespace
+    if not argv:
         # Plain ``balloontop``: nothing to parse, so no parser is built (start-up time); the
         # monitor reads its options with getattr defaults, as for an empty command line.
-        parser, modules, args = None, {}, SimpleNamespace(command=None)
+        args = SimpleNamespace(command=None)
     else:
         parser, modules = build_parser(argv)
         args = parser.parse_args(argv)
     try:
         if args.command is None:
-            monitor = monitor or _monitor_module()
-            if monitor is None:
-                assert parser is not None
-                parser.print_help()
-                return EXIT_USAGE
-            return int(monitor.run(args) or 0)
-        return int(modules[args.command].run(args) or 0)
+            code = int(_monitor_module().run(args) or 0)
+        else:
+            code = int(modules[args.command].run(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
+        return code
     except BalloontopError as exc:
         print(f"balloontop: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:
-        # Output piped into `head` and closed: not an error worth a traceback.
-        sys.stderr.close()
+    except BrokenPipeError as exc:
+        if _stdout_reader_gone():
+            _die_of_sigpipe()  # output piped into `head` and closed: end as `cat` does
+        print(f"balloontop: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     except OSError as exc:
         print(f"balloontop: {exc}", file=sys.stderr)
         return EXIT_FAILURE
+
+
+def _stdout_reader_gone() -> bool:
+    """Whether stdout is a pipe (or socket) whose reader has closed it; a broken pipe of
+    another kind (a remote guest's shell) is an error to report instead."""
+    import select
+
+    try:
+        fd = sys.__stdout__.fileno() if sys.__stdout__ is not None else 1
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        return any(events & select.POLLERR for _fd, events in poller.poll(0))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _die_of_sigpipe() -> None:
+    """End as a command killed by SIGPIPE does (``cat``, ``ls``): no message, and the shell
+    sees the signal (status 141 in ``$PIPESTATUS``). Python ignores SIGPIPE at start-up, so
+    the default action is restored just for this; the monitor never runs with it."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)  # what is still buffered goes nowhere, not to a second error
+        os.close(devnull)
+    except OSError:
+        pass
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGPIPE)
+    os._exit(128 + signal.SIGPIPE)  # not reached unless the signal is blocked
 
 
 def run() -> None:

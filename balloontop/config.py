@@ -12,7 +12,7 @@ Precedence, highest first (also printed by ``balloontop --help``):
 
 The file holds top-level keys with the same names::
 
-    interval = 2.0            # seconds, at least 0.2
+    interval = 2.0            # seconds, 0.2 to 3600
     theme = "light"           # dark, light, monochrome or a file in themes/ (see themes/README.md)
     root = "/"
     no_color = false
@@ -40,6 +40,7 @@ else:  # pragma: no cover - exercised on 3.10 guests
     import tomli as tomllib
 
 INTERVAL_FLOOR = 0.2
+INTERVAL_CAP = 3600.0  # one hour: a longer interval is a typo (or an attempt to overflow a timer)
 DEFAULT_INTERVAL = 1.0
 
 PRECEDENCE_HELP = """\
@@ -82,14 +83,22 @@ def _bool(value: Any, where: str) -> bool:
     raise UsageError(f"{where}: expected true or false, got {value!r}")
 
 
+def check_seconds(seconds: float, where: str, floor: float = INTERVAL_FLOOR) -> float:
+    """``seconds`` when it lies in [``floor``, ``INTERVAL_CAP``], else a ``UsageError`` (exit 2):
+    NaN, infinities and values that would overflow a timer are refused like values too small."""
+    if not floor <= seconds <= INTERVAL_CAP:  # False for NaN too
+        raise UsageError(f"{where}: must be between {floor:g} and {INTERVAL_CAP:g} s, got {seconds:g}")
+    return seconds
+
+
 def _seconds(value: Any, where: str) -> float:
+    if isinstance(value, str) and len(value) > 40:
+        raise UsageError(f"{where}: expected seconds, got {value[:40]!r}...")
     try:
         seconds = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise UsageError(f"{where}: expected seconds, got {value!r}") from None
-    if not seconds >= INTERVAL_FLOOR:
-        raise UsageError(f"{where}: must be at least {INTERVAL_FLOOR} s, got {value!r}")
-    return seconds
+    return check_seconds(seconds, where)
 
 
 def _coerce(key: str, value: Any, where: str) -> Any:
@@ -105,14 +114,30 @@ def _coerce(key: str, value: Any, where: str) -> Any:
 _KEYS = {f.name for f in fields(Config)}
 
 
-def from_file(path: Path) -> dict[str, Any]:
-    """Settings from a TOML file (missing file: none)."""
+MAX_CONFIG_BYTES = 64 << 10  # a settings file is a few lines
+
+
+def from_file(path: Path, required: bool = False) -> dict[str, Any]:
+    """Settings from a TOML file (missing file: none, unless ``required``).
+
+    Only a regular file is read, without blocking (a FIFO named as the config file is an
+    error, not a hang), and at most ``MAX_CONFIG_BYTES`` of it.
+    """
+    from .rootfs import read_host_file
+
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data_bytes, cut = read_host_file(str(path), limit=MAX_CONFIG_BYTES)
+        if cut:
+            raise UsageError(f"config file {path}: larger than {MAX_CONFIG_BYTES >> 10} KiB")
+        data = tomllib.loads(data_bytes.decode("utf-8"))
     except FileNotFoundError:
+        if required:
+            raise UsageError(f"config file {path} (BALLOONTOP_CONFIG) does not exist") from None
         return {}
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"config file {path}: {exc}") from None
+    except OSError as exc:
+        raise UsageError(f"config file {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"config file {path}: not UTF-8 ({exc.reason})") from None
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"config file {path}: {exc}") from None
     out = {}
@@ -143,7 +168,7 @@ def resolve(
     """Defaults, then the file, then the environment, then ``flags`` (``None`` values skipped)."""
     env = os.environ if environ is None else environ
     config = Config()
-    config = replace(config, **from_file(config_path(env)))
+    config = replace(config, **from_file(config_path(env), required=bool(env.get("BALLOONTOP_CONFIG"))))
     config = replace(config, **from_environ(env))
     chosen = {}
     for key, value in (flags or {}).items():

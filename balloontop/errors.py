@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-EXIT_OK = 0
 EXIT_FAILURE = 1  # anything else that went wrong
 EXIT_USAGE = 2  # bad arguments or bad input
 EXIT_NO_ROOT = 3  # the root does not exist or is not a directory

@@ -43,8 +43,8 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from .model import Event, Sample, frozen_map
-
-KIB_PER_MIB = 1024
+from .parsers.vmstat import allocation_stalls
+from .units import KIB, format_mib, page_kib
 
 
 class Thresholds(NamedTuple):
@@ -129,21 +129,12 @@ def marker(time: float, text: str) -> Event:
     return Event(time=time, kind="marker", message=text or "marker")
 
 
-def _mib(kib: int | float) -> str:
-    return f"{kib / KIB_PER_MIB:.1f} MiB" if kib % KIB_PER_MIB else f"{int(kib) // 1024} MiB"
-
-
 def _delta(new: Mapping[str, int], old: Mapping[str, int], key: str) -> int:
     """Growth of a counter; 0 when either side is missing or the counter went back."""
     a, b = new.get(key), old.get(key)
     if a is None or b is None or a < b:
         return 0
     return a - b
-
-
-def _allocstalls(vmstat: Mapping[str, int]) -> int | None:
-    keys = [k for k in vmstat if k.startswith("allocstall_")]
-    return sum(vmstat[k] for k in keys) if keys else None
 
 
 class EventDetector:
@@ -200,7 +191,7 @@ class EventDetector:
             return self._idle()
         kind = "inflate" if new > old else "deflate"
         dt = cur.time - prev.time
-        rate = abs(new - old) / KIB_PER_MIB / dt if dt > 0 else 0.0
+        rate = abs(new - old) / KIB / dt if dt > 0 else 0.0
         if ep is not None and ep.kind != kind:
             if abs(new - old) < th.min_episode_kib and ep.moved_kib >= th.min_episode_kib:
                 return self._idle()  # a small step back inside a big episode is noise
@@ -234,7 +225,7 @@ class EventDetector:
         driver, instance = self._single_driver()
         verb = "inflated" if ep.kind == "inflate" else "deflated"
         message = (
-            f"balloon {verb} by {_mib(ep.moved_kib)} ({_mib(ep.from_kib)} -> {_mib(ep.to_kib)})"
+            f"balloon {verb} by {format_mib(ep.moved_kib)} ({format_mib(ep.from_kib)} -> {format_mib(ep.to_kib)})"
             f" in {duration:.1f} s, peak {ep.peak_rate_mib_s:.1f} MiB/s"
         )
         details = {
@@ -282,17 +273,17 @@ class EventDetector:
                     details=frozen_map({"count": kills, "oom_kill": new["oom_kill"]}),
                 )
             )
-        a, b = _allocstalls(old), _allocstalls(new)
+        a, b = allocation_stalls(old), allocation_stalls(new)
         stalls = b - a if a is not None and b is not None and b > a else 0
         steal = _delta(new, old, "pgsteal_direct")
         scan = _delta(new, old, "pgscan_direct")
         is_stall = stalls >= th.stall_count and stalls > 0
         is_burst = max(steal, scan) >= th.direct_reclaim_pages and max(steal, scan) > 0
-        page_kib = max(cur.system.page_size // 1024, 1)
+        page = page_kib(cur.system.page_size)
         burst = self._stall
         if is_stall or is_burst or (burst is not None and (stalls or steal or scan)):
             if burst is None:
-                burst = self._stall = _StallBurst(start=cur.time, page_kib=page_kib)
+                burst = self._stall = _StallBurst(start=cur.time, page_kib=page)
             burst.end = cur.time
             burst.stalls += stalls
             burst.steal += steal
@@ -313,8 +304,8 @@ class EventDetector:
             parts.append(f"{burst.stalls} allocation stall{'s' if burst.stalls > 1 else ''}")
         if burst.steal or burst.scan:
             parts.append(
-                f"direct reclaim {_mib(burst.steal * burst.page_kib)} reclaimed of"
-                f" {_mib(burst.scan * burst.page_kib)} scanned"
+                f"direct reclaim {format_mib(burst.steal * burst.page_kib)} reclaimed of"
+                f" {format_mib(burst.scan * burst.page_kib)} scanned"
             )
         duration = burst.end - burst.start
         return [
@@ -356,8 +347,8 @@ class EventDetector:
             Event(
                 time=cur.time,
                 kind="low_memory",
-                message=f"MemAvailable {_mib(avail)} is under {pct:g}% of MemTotal"
-                f" ({_mib(total)})",
+                message=f"MemAvailable {format_mib(avail)} is under {pct:g}% of MemTotal"
+                f" ({format_mib(total)})",
                 kib=avail,
                 details=frozen_map({"mem_available_kib": avail, "mem_total_kib": total}),
             )

@@ -128,12 +128,12 @@ def guest_specs(args: argparse.Namespace, several: bool = False, fleet: list[Gue
     tick = _timeout(getattr(args, "tick_timeout", None), "--tick-timeout", DEFAULT_TICK_TIMEOUT)
     root = getattr(args, "root", None) or "/"
     options = tuple(getattr(args, "ssh_options", None) or ())
-    if not several and len(remote) + len(names) > 1:
-        raise UsageError("this command reads one guest: give one --via, --ssh or --guest")
     if options and not any(kind == "ssh" for kind, _ in remote) and not names:
         raise UsageError("--ssh-option needs --ssh")
-    specs = [GuestSpec(None, kind, target, options if kind == "ssh" else (), root, None, connect, tick)
-             for kind, target in remote]
+    specs = _paired(remote, options, root, connect, tick)
+    remote = [(kind, target) for kind, target in remote if kind != "qmp"]
+    if not several and len(remote) + len(names) > 1:
+        raise UsageError("this command reads one guest: give one --via, --ssh or --guest")
     if remote and not names:
         return specs
     if fleet is None:
@@ -150,6 +150,32 @@ def guest_specs(args: argparse.Namespace, several: bool = False, fleet: list[Gue
     if missing:
         known = ", ".join(str(s.name) for s in fleet) or "none"
         raise UsageError(f"--guest {missing[0]!r}: no such [[guest]] in the config file (known: {known})")
+    return specs
+
+
+def _paired(entries: list[tuple[str, str]], options: tuple[str, ...], root: str,
+            connect: float, tick: float) -> list[GuestSpec]:
+    """The command line's guests in order, each ``--qmp`` given to the ``--via``/``--ssh``
+    just before it. A ``--qmp`` before any guest pairs with the local root (``--qmp``'s own
+    dest): with guests as well, it is an error, as is a second ``--qmp`` for one guest."""
+    specs: list[GuestSpec] = []
+    local = False
+    for kind, value in entries:
+        if kind != "qmp":
+            specs.append(GuestSpec(None, kind, value, options if kind == "ssh" else (), root, None,
+                                   connect, tick))
+        elif not specs:
+            if local:
+                raise UsageError(f"--qmp {value}: one --qmp for the local root")
+            local = True
+        elif specs[-1].qmp is not None:
+            raise UsageError(f"--qmp {value}: {specs[-1].label} has a QMP socket already; give each "
+                             "--qmp just after the --via or --ssh it belongs to")
+        else:
+            specs[-1] = replace(specs[-1], qmp=value)
+    if local and specs:
+        raise UsageError("--qmp before any --via/--ssh pairs with the local root: with remote guests, "
+                         "give each guest's --qmp just after its --via or --ssh")
     return specs
 
 

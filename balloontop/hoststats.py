@@ -16,6 +16,9 @@ import re
 from collections.abc import Mapping
 from typing import NamedTuple
 
+from .parsers.vmstat import allocation_stalls
+from .units import bytes_to_kib, kib_to_bytes
+
 
 class HostStatSpec(NamedTuple):
     """One ``VIRTIO_BALLOON_S_*`` tag of the stats queue and where its value comes from."""
@@ -90,7 +93,7 @@ class HostStat(NamedTuple):
         """The value as ``virsh dommemstat`` prints it (KiB for byte values)."""
         if self.value is None:
             return None
-        return self.value // 1024 if self.spec.unit == "bytes" else self.value
+        return bytes_to_kib(self.value) if self.spec.unit == "bytes" else self.value
 
 
 _VERSION = re.compile(r"^(\d+)\.(\d+)")
@@ -119,13 +122,12 @@ def host_stats(
 
     def kib(key: str) -> int | None:
         value = meminfo.get(key)
-        return None if value is None else value * 1024
+        return None if value is None else kib_to_bytes(value)
 
     def pages(key: str) -> int | None:
         value = vmstat.get(key)
         return None if value is None else value * page_size
 
-    stalls = [v for k, v in vmstat.items() if k.startswith("allocstall_")]
     values: dict[int, int | None] = {
         0: pages("pswpin"),
         1: pages("pswpout"),
@@ -138,7 +140,7 @@ def host_stats(
         8: vmstat.get("htlb_buddy_alloc_success"),
         9: vmstat.get("htlb_buddy_alloc_fail"),
         10: vmstat.get("oom_kill"),
-        11: sum(stalls) if stalls else None,
+        11: allocation_stalls(vmstat),
         12: pages("pgscan_kswapd"),
         13: pages("pgscan_direct"),
         14: pages("pgsteal_kswapd"),

@@ -12,33 +12,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+
+if TYPE_CHECKING:
+    from .host.reading import HostReading
 
 Accounting = Literal["total", "used"]
 """``total``: ballooned memory is removed from MemTotal (the design note's InflatedTotal);
 ``used``: it stays in MemTotal and looks used (InflatedFree)."""
-
-DRIVER_NAMES = (
-    "virtio_balloon",
-    "hv_balloon",
-    "vmw_balloon",
-    "xen_balloon",
-    "pseries_cmm",
-    "s390_cmm",
-    "virtio_mem",
-)
-
-SOURCES = (
-    "meminfo:Balloon",
-    "meminfo:Inflated",
-    "debugfs:virtio-balloon",
-    "debugfs:hv-balloon",
-    "debugfs:vmmemctl",
-    "sysfs:xen_memory",
-    "sysfs:cmm",
-    "sysctl:cmm",
-    "vmstat:inflate-deflate",
-)
 
 EMPTY: Mapping[str, Any] = MappingProxyType({})
 
@@ -55,15 +36,26 @@ class StatSpec(NamedTuple):
     meaning: str
 
 
+NO_SPEC = StatSpec("", "")
+"""The spec of a statistic no driver declares (a recording from another version)."""
+
+
 class Stat(NamedTuple):
-    """One statistic of a driver: its value with the unit and meaning declared once."""
+    """One statistic of a driver: its value, and the spec its driver declares (shared, not copied)."""
 
     value: int | float | str | None
-    unit: str
-    meaning: str
+    spec: StatSpec = NO_SPEC
+
+    @property
+    def unit(self) -> str:
+        return self.spec.unit
+
+    @property
+    def meaning(self) -> str:
+        return self.spec.meaning
 
     def to_json(self) -> dict[str, Any]:
-        return {"value": self.value, "unit": self.unit, "meaning": self.meaning}
+        return {"value": self.value, "unit": self.spec.unit, "meaning": self.spec.meaning}
 
 
 class FeatureSet(NamedTuple):
@@ -201,10 +193,10 @@ class Sample:
     drivers: tuple[DriverReading, ...]
     virtio_devices: tuple[VirtioDevice, ...]
     warnings: tuple[str, ...] = ()
-    extra: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
-    """Room for later readers (kernel log, ...) without changing this class."""
     guest: Mapping[str, Any] | None = None
     """For a remote guest: ``{"name", "transport" ("via"|"ssh"), "target", "hostname"}``."""
+    host: HostReading | None = None
+    """The host's view of the same balloon (``--qmp``), or None without a host source."""
 
     def driver(self, driver: str, instance: str | None = None) -> DriverReading | None:
         """The first reading of ``driver`` (and ``instance``, when given)."""
@@ -227,24 +219,8 @@ class Sample:
             "drivers": [d.to_json() for d in self.drivers],
             "virtio_devices": [d.to_json() for d in self.virtio_devices],
             "warnings": list(self.warnings),
+            "host": self.host.to_json() if self.host is not None else None,
         }
-
-
-EVENT_KINDS = (
-    "inflate",
-    "deflate",
-    "oom_kill",
-    "stall",
-    "low_memory",
-    "driver_added",
-    "driver_removed",
-    "features_changed",
-    "marker",
-    # from the kernel log (balloontop.kmsg)
-    "deflate_on_oom",
-    "show_mem",
-    "balloon_driver",
-)
 
 
 class Event(NamedTuple):
@@ -257,6 +233,8 @@ class Event(NamedTuple):
     driver: str | None = None
     instance: str | None = None
     details: Mapping[str, Any] = EMPTY  # read-only: one shared empty mapping is safe
+    guest: str | None = None
+    """The guest it happened on, when the monitor watches several (``None``: the only one)."""
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": "event", "kind": self.kind, "time": self.time}
@@ -269,4 +247,16 @@ class Event(NamedTuple):
             out["instance"] = self.instance
         if self.details:
             out["details"] = dict(self.details)
+        if self.guest is not None:
+            out["guest"] = self.guest
         return out
+
+
+class ProcRow(NamedTuple):
+    """One process of the guest's largest memory users (the monitor's process list)."""
+
+    pid: int
+    user: str
+    rss_kib: int
+    mem_percent: float
+    command: str

@@ -25,14 +25,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .balloon import accounting_words
+from .drivers.virtio_balloon import reading_deflate_on_oom
 from .kmsg.reports import OomReport, Report, ShowMemReport
 from .model import Sample
-from .units import format_kib
-
-_ACCOUNTING_WORDS = {
-    "total": "removed from MemTotal (the guest's memory was smaller by that much)",
-    "used": "left in MemTotal and counted as used memory",
-}
+from .units import format_kib, page_kib
 
 
 @dataclass(frozen=True)
@@ -80,9 +77,9 @@ def current_accounting(sample: Sample | None) -> tuple[str | None, str | None]:
     accounting = kinds.pop()
     names = []
     for reading in readings:
-        if reading.driver == "virtio_balloon" and reading.features is not None:
-            doo = "with" if reading.features.has(2) else "without"
-            names.append(f"virtio_balloon {doo} DEFLATE_ON_OOM")
+        negotiated = reading_deflate_on_oom(reading)
+        if negotiated is not None:
+            names.append(f"{reading.driver} {'with' if negotiated else 'without'} DEFLATE_ON_OOM")
         else:
             names.append(reading.driver)
     return accounting, f"{', '.join(dict.fromkeys(names))}, current reading"
@@ -112,7 +109,7 @@ def account(
     places the report in wall time.
     """
     show = report.show_mem if isinstance(report, OomReport) else report
-    page_kib = (sample.system.page_size if sample is not None else 4096) // 1024
+    page = page_kib(sample.system.page_size if sample is not None else 4096)
     uptime = report.time_s
     wall = boot_time + uptime if (boot_time is not None and uptime is not None) else None
 
@@ -131,7 +128,7 @@ def account(
 
     mem_total = None
     if report.pages_ram is not None and report.pages_reserved is not None:
-        mem_total = max(report.pages_ram - report.pages_reserved, 0) * page_kib
+        mem_total = max(report.pages_ram - report.pages_reserved, 0) * page
     if accounting == "used" and mem_total is not None and balloon is not None and balloon > mem_total:
         # A balloon larger than MemTotal at that moment cannot have been inside it: the
         # report itself says the driver took the pages out of MemTotal (a log from another
@@ -145,7 +142,7 @@ def account(
     if isinstance(report, OomReport):
         lines.extend(_victim_lines(report))
     lines.extend(_balloon_lines(balloon, balloon_from, accounting, accounting_from,
-                                mem_total, without, report, page_kib, show is not None))
+                                mem_total, without, report, page, show is not None))
     return BalloonAccount(report, uptime, wall, balloon, balloon_from, accounting,
                           accounting_from, mem_total, without, "\n".join(lines))
 
@@ -236,7 +233,7 @@ def _balloon_lines(balloon: int | None, balloon_from: str | None, accounting: st
         if accounting is None:
             lines.append("  accounting: unknown (no balloon driver reading says how it counts)")
         else:
-            lines.append(f"  accounting: {_ACCOUNTING_WORDS[accounting]} ({accounting_from})")
+            lines.append(f"  accounting: {accounting_words(accounting)} ({accounting_from})")
     if mem_total is not None:
         total_text = (f"  MemTotal then: {format_kib(mem_total)} ({report.pages_ram} pages RAM "
                       f"- {report.pages_reserved} reserved, {page_kib} KiB pages)")

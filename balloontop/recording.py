@@ -1,11 +1,14 @@
 """Recordings: JSON lines of samples and events that survive a crash, and their replay.
 
-Format (schema 1), one JSON object per line, UTF-8:
+Format (schema 2), one JSON object per line, UTF-8:
 
 * first line, the header:
-  ``{"type": "header", "schema": 1, "host", "kernel", "interval", "started", "balloontop"}``
+  ``{"type": "header", "schema": 2, "host", "kernel", "interval", "started", "balloontop"}``
 * one line per sample: ``{"type": "sample", **sample.to_json()}`` (the snapshot schema;
-  its ``time`` is the sample's wall-clock time, seconds since the epoch);
+  its ``time`` is the sample's wall-clock time, seconds since the epoch), except that a
+  driver statistic is its value alone (``"stats": {"current": 29696}``): its unit and
+  meaning are the driver's declaration (``balloontop.drivers.stat_spec``), not repeated on
+  every line. Schema 1 (before) wrote ``{"value", "unit", "meaning"}`` objects; both are read;
 * one line per event or marker: ``event.to_json()`` (``"type": "event"``).
 
 Crash safety: each line is handed to the OS whole and flushed at once (no fsync). A file whose
@@ -19,9 +22,10 @@ skipped.
 from __future__ import annotations
 
 import bisect
-import io
 import json
+import math
 import os
+import stat
 import time
 import zlib
 from collections.abc import Callable, Iterator
@@ -29,111 +33,13 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from . import __version__
-from .model import (
-    BalloonTotal,
-    DriverReading,
-    Event,
-    FeatureSet,
-    Sample,
-    Stat,
-    SystemInfo,
-    VirtioDevice,
-    frozen_map,
-)
+from .fromjson import event_from_json, sample_from_json  # noqa: F401 - rebuilt and checked there
+from .model import Event, Sample
+from .sources import SourceKind
 
-RECORDING_SCHEMA = 1
-
-
-# -- rebuilding samples and events ------------------------------------------------------
-
-
-def _features(obj: dict[str, Any] | None) -> FeatureSet | None:
-    if not obj:
-        return None
-    return FeatureSet(
-        raw=str(obj.get("raw", "")),
-        bits=tuple(int(b) for b in obj.get("bits", ())),
-        unknown_bits=tuple(int(b) for b in obj.get("unknown_bits", ())),
-    )
-
-
-def _driver(obj: dict[str, Any]) -> DriverReading:
-    stats = {
-        name: Stat(value=s.get("value"), unit=s.get("unit", ""), meaning=s.get("meaning", ""))
-        for name, s in (obj.get("stats") or {}).items()
-    }
-    return DriverReading(
-        driver=obj["driver"],
-        instance=obj["instance"],
-        inflated_kib=obj.get("inflated_kib"),
-        source=obj.get("source"),
-        exact=bool(obj.get("exact", False)),
-        accounting=obj.get("accounting"),
-        stats=frozen_map(stats),
-        warnings=tuple(obj.get("warnings") or ()),
-        features=_features(obj.get("features")),
-        counts_in_total=bool(obj.get("counts_in_total", True)),
-    )
-
-
-def _virtio(obj: dict[str, Any]) -> VirtioDevice:
-    return VirtioDevice(
-        instance=obj["instance"],
-        device_id=obj.get("device_id"),
-        type=obj.get("type"),
-        vendor=obj.get("vendor"),
-        status=obj.get("status"),
-        status_flags=tuple(obj.get("status_flags") or ()),
-        bus_address=obj.get("bus_address"),
-        driver=obj.get("driver"),
-        features=_features(obj.get("features")),
-        offered_bits=tuple(obj["offered_bits"]) if obj.get("offered_bits") is not None else None,
-    )
-
-
-def sample_from_json(obj: dict[str, Any]) -> Sample:
-    """The ``Sample`` that ``sample.to_json()`` (or a recording's sample line) describes.
-
-    Raises ``KeyError``/``TypeError``/``ValueError`` when ``obj`` is not such a document.
-    """
-    system = obj["system"]
-    balloon = obj.get("balloon") or {}
-    return Sample(
-        time=float(obj["time"]),
-        root=str(obj.get("root", "")),
-        system=SystemInfo(
-            kernel=system.get("kernel"),
-            hostname=system.get("hostname"),
-            page_size=int(system.get("page_size") or 4096),
-            page_size_source=str(system.get("page_size_source", "")),
-            uptime_s=system.get("uptime_s"),
-            mem_total_kib=system.get("mem_total_kib"),
-            mem_free_kib=system.get("mem_free_kib"),
-            mem_available_kib=system.get("mem_available_kib"),
-        ),
-        meminfo=frozen_map({str(k): int(v) for k, v in (obj.get("meminfo") or {}).items()}),
-        vmstat=frozen_map({str(k): int(v) for k, v in (obj.get("vmstat") or {}).items()}),
-        balloon=BalloonTotal(
-            kib=balloon.get("kib"), source=balloon.get("source"), exact=bool(balloon.get("exact"))
-        ),
-        drivers=tuple(_driver(d) for d in obj.get("drivers") or ()),
-        virtio_devices=tuple(_virtio(d) for d in obj.get("virtio_devices") or ()),
-        warnings=tuple(obj.get("warnings") or ()),
-        guest=frozen_map(obj["guest"]) if isinstance(obj.get("guest"), dict) else None,
-    )
-
-
-def event_from_json(obj: dict[str, Any]) -> Event:
-    """The ``Event`` that ``event.to_json()`` describes."""
-    return Event(
-        time=float(obj["time"]),
-        kind=str(obj["kind"]),
-        message=str(obj.get("message", "")),
-        kib=obj.get("kib"),
-        driver=obj.get("driver"),
-        instance=obj.get("instance"),
-        details=frozen_map(obj.get("details") or {}),
-    )
+RECORDING_SCHEMA = 2
+READABLE_SCHEMAS = (1, 2)
+"""1: statistics with their unit and meaning on every line; 2: values only."""
 
 
 # -- writing ---------------------------------------------------------------------------
@@ -167,7 +73,9 @@ class Recorder:
         self.events = 0
         self.bytes_written = 0
         self._gzip = path.endswith(".gz")
-        self._file: IO[bytes] | None = open(path, "wb")  # noqa: SIM115 - closed in close()
+        self.non_finite = 0
+        """Values written as ``null`` because they were not finite numbers."""
+        self._file: IO[bytes] | None = _open_for_writing(path)
         self._zip = zlib.compressobj(6, zlib.DEFLATED, 31) if self._gzip else None
         self._header_done = False
 
@@ -185,7 +93,7 @@ class Recorder:
         if not self._header_done:
             self.host = self.host if self.host is not None else sample.system.hostname
             self.kernel = self.kernel if self.kernel is not None else sample.system.kernel
-        self._write({"type": "sample", **sample.to_json()})
+        self._write(sample_line(sample))
         self.samples += 1
 
     def write_event(self, event: Event) -> None:
@@ -211,12 +119,23 @@ class Recorder:
         if not self._header_done:
             self._header_done = True
             data = _line(self.header())
-        data += _line(obj)
+        replaced: list[str] = []
+        data += _line(obj, replaced)
+        self.non_finite += len(replaced)
         if self._zip is not None:
             data = self._zip.compress(data) + self._zip.flush(zlib.Z_SYNC_FLUSH)
         self._file.write(data)
         self._file.flush()
         self.bytes_written += len(data)
+
+    def abandon(self) -> None:
+        """Close the file without writing more (after a write error)."""
+        if self._file is not None:
+            try:
+                self._file.close()
+            except OSError:
+                pass
+            self._file = None
 
     def close(self) -> None:
         """Write the header if nothing was written, end the gzip stream, close the file."""
@@ -240,114 +159,229 @@ class Recorder:
             self._file = None
 
 
-def _line(obj: dict[str, Any]) -> bytes:
-    return (json.dumps(obj, separators=(",", ":"), ensure_ascii=False) + "\n").encode("utf-8")
+def sample_line(sample: Sample) -> dict[str, Any]:
+    """A recording's line for ``sample``: its JSON with each driver statistic as its value."""
+    obj = sample.to_json()
+    for reading, out in zip(sample.drivers, obj["drivers"]):
+        out["stats"] = {name: stat.value for name, stat in reading.stats.items()}
+    return {"type": "sample", **obj}
+
+
+def _line(obj: dict[str, Any], replaced: list[str] | None = None) -> bytes:
+    """One line of strict JSON (a value that is not finite is written as ``null``)."""
+    from .strictjson import dumps
+
+    return (dumps(obj, replaced, separators=(",", ":"), ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def _open_for_writing(path: str) -> IO[bytes]:
+    """``path`` created or truncated for writing. A FIFO with no reader is an error (ENXIO)
+    instead of a wait: opened ``O_NONBLOCK``, then switched back to blocking writes."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags, 0o644)
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISREG(info.st_mode):
+            os.ftruncate(fd, 0)
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "wb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def check_new_recording(path: str, force: bool = False) -> None:
+    """Refuse (``UsageError``, exit 2) to replace a file that already holds data, unless
+    ``force``: ``record FILE`` and the monitor's ``--record FILE`` call this before the
+    ``Recorder`` truncates the file. A missing or empty file, or one that is not a regular
+    file (``/dev/null``, a pipe), is fine."""
+    from .errors import UsageError
+
+    if force:
+        return
+    try:
+        info = os.stat(path)
+    except OSError:
+        return  # missing (or unreachable: opening it says why)
+    if stat.S_ISREG(info.st_mode) and info.st_size > 0:
+        raise UsageError(f"{path} already exists ({info.st_size} bytes): not replaced (--force to replace it)")
 
 
 # -- reading ---------------------------------------------------------------------------
 
 
+MAX_DECOMPRESSED_BYTES = 512 << 20
+"""What ``read_recording`` reads of a recording at most (after gunzip): a week at one sample a
+second is about this; a gzip bomb stops here with a line in ``skipped``, memory bounded."""
+MAX_LINE_BYTES = 1 << 20  # a sample line is a few KiB; a longer one is skipped, never buffered whole
+MAX_SKIPPED_LISTED = 20  # reasons kept in ``skipped``; ``skipped_count`` counts them all
+_GZIP_STEP = 16 << 10  # compressed bytes fed at a time (bounds the byte-by-byte salvage)
+_OUT_STEP = 256 << 10  # decompressed bytes produced at a time (bounds memory)
+
+
 @dataclass
 class Recording:
-    """What a recording file holds; ``skipped`` says in words what could not be read."""
+    """What a recording file holds; ``skipped`` says in words what could not be read (the
+    first ``MAX_SKIPPED_LISTED`` reasons), ``skipped_count`` how many lines or parts that was."""
 
     header: dict[str, Any] | None
     samples: list[Sample] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     path: str | None = None
+    skipped_count: int = 0
+
+    def skip(self, why: str) -> None:
+        self.skipped_count += 1
+        if len(self.skipped) < MAX_SKIPPED_LISTED:
+            self.skipped.append(why)
 
     @property
     def interval(self) -> float | None:
         value = (self.header or {}).get("interval")
-        return float(value) if isinstance(value, (int, float)) else None
+        return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
 
     @property
     def start(self) -> float | None:
-        return self.samples[0].time if self.samples else None
+        return min(s.time for s in self.samples) if self.samples else None
 
     @property
     def end(self) -> float | None:
-        return self.samples[-1].time if self.samples else None
+        return max(s.time for s in self.samples) if self.samples else None
 
 
-def _gunzip(data: bytes, skipped: list[str]) -> bytes:
-    """Decompress every gzip member; keep what came out of a truncated or damaged one."""
-    out = io.BytesIO()
-    offset = 0
-    while offset < len(data):
-        unzip = zlib.decompressobj(31)
-        try:
-            out.write(unzip.decompress(data[offset:]))
-        except zlib.error as exc:
-            # decompressobj keeps no partial output on error: salvage line by line below
-            out.write(_salvage(data[offset:]))
-            skipped.append(f"gzip stream damaged after byte {offset}: {exc}")
-            break
-        if not unzip.eof:
-            skipped.append("gzip stream truncated (writer did not finish): read up to the cut")
-            break
-        rest = unzip.unused_data
-        offset = len(data) - len(rest)
-        if rest.strip(b"\0") == b"":
-            break
-    return out.getvalue()
+def _file_chunks(path: str) -> Iterator[bytes]:
+    """The bytes of the file at ``path``, a chunk at a time. Only a regular file (or a
+    character device such as ``/dev/stdin`` on a terminal is refused too): a FIFO named as a
+    recording is an error, not a hang. Raises ``OSError``."""
+    from .rootfs import open_host_file
+
+    fd = open_host_file(path)
+    try:
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                return
+            yield chunk
+    finally:
+        os.close(fd)
 
 
-def _salvage(data: bytes) -> bytes:
-    """Decompress ``data`` up to the first damaged byte, keeping all output before it."""
+def _gunzip(chunks: Iterator[bytes], rec: Recording) -> Iterator[bytes]:
+    """Decompress every gzip member as it streams in, ``_OUT_STEP`` bytes at a time; keep
+    what came out of a truncated member, and of a damaged one up to the damaged byte."""
     unzip = zlib.decompressobj(31)
-    out = io.BytesIO()
-    for i in range(0, len(data), 4096):
-        saved = unzip.copy()
-        try:
-            out.write(unzip.decompress(data[i : i + 4096]))
-        except zlib.error:
-            unzip = saved  # again byte by byte, to keep what precedes the damage
-            for j in range(i, min(i + 4096, len(data))):
+    offset = 0  # compressed bytes consumed
+    started = False
+    for chunk in chunks:
+        for i in range(0, len(chunk), _GZIP_STEP):
+            data = chunk[i : i + _GZIP_STEP]
+            while data:
+                if unzip.eof:  # the member before ended: another member, or zero padding
+                    if data.strip(b"\0") == b"":
+                        break
+                    unzip = zlib.decompressobj(31)
+                saved = unzip.copy()
                 try:
-                    out.write(unzip.decompress(data[j : j + 1]))
-                except zlib.error:
-                    break
+                    out = unzip.decompress(data, _OUT_STEP)
+                except zlib.error as exc:
+                    # decompressobj keeps no partial output on error: again byte by byte
+                    unzip = saved
+                    for j in range(len(data)):
+                        try:
+                            yield unzip.decompress(data[j : j + 1])
+                        except zlib.error:
+                            break
+                    rec.skip(f"gzip stream damaged after byte {offset}: {exc}")
+                    return
+                started = True
+                if out:
+                    yield out
+                rest = unzip.unused_data if unzip.eof else unzip.unconsumed_tail
+                offset += len(data) - len(rest)
+                data = rest
+    if started and not unzip.eof:
+        rec.skip("gzip stream truncated (writer did not finish): read up to the cut")
+
+
+def _chain(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    if first:
+        yield first
+    yield from rest
+
+
+def _lines(path: str, rec: Recording, max_bytes: int) -> Iterator[tuple[int, bytes, bool]]:
+    """(line number, bytes, ended with a newline) for every line of the file, streamed: at
+    most ``max_bytes`` of (decompressed) data and ``MAX_LINE_BYTES`` of one line in memory."""
+    chunks = _file_chunks(path)
+    first = next(chunks, b"")
+    while len(first) < 2:
+        more = next(chunks, None)
+        if more is None:
             break
-        if unzip.eof:
-            break
-    return out.getvalue()
+        first += more
+    stream = _chain(first, chunks)
+    if first[:2] == b"\x1f\x8b":
+        stream = _gunzip(stream, rec)
+    buffer = bytearray()
+    number = 0
+    total = 0
+    too_long = False
+    for data in stream:
+        total += len(data)
+        if total > max_bytes:
+            data = data[: len(data) - (total - max_bytes)]
+        start = 0
+        while True:
+            end = data.find(b"\n", start)
+            if end < 0:
+                if not too_long:
+                    buffer += data[start:]
+                    if len(buffer) > MAX_LINE_BYTES:
+                        too_long, buffer = True, bytearray()
+                break
+            number += 1
+            if too_long:
+                rec.skip(f"line {number}: longer than {MAX_LINE_BYTES >> 20} MiB, not read")
+                too_long = False
+            else:
+                buffer += data[start:end]
+                yield number, bytes(buffer), True
+            buffer = bytearray()
+            start = end + 1
+        if total > max_bytes:
+            rec.skip(
+                f"stopped after {max_bytes >> 20} MiB of data (decompressed): the rest of the file "
+                "is not read (a recording this large, or a gzip bomb)"
+            )
+            return
+    if too_long:
+        rec.skip(f"line {number + 1}: longer than {MAX_LINE_BYTES >> 20} MiB, not read")
+    elif buffer:
+        yield number + 1, bytes(buffer), False
 
 
-def _lines(path: str, skipped: list[str]) -> Iterator[tuple[int, bytes, bool]]:
-    """(line number, bytes, ended with a newline) for every line of the file."""
-    with open(path, "rb") as handle:
-        data = handle.read()
-    if data[:2] == b"\x1f\x8b":
-        data = _gunzip(data, skipped)
-    lines = data.split(b"\n")
-    last = lines.pop()  # b"" when the file ends with a newline
-    for number, line in enumerate(lines, 1):
-        yield number, line, True
-    if last:
-        yield len(lines) + 1, last, False
-
-
-def read_recording(path: str) -> Recording:
+def read_recording(path: str, max_bytes: int = MAX_DECOMPRESSED_BYTES) -> Recording:
     """Everything valid in the recording at ``path``; raises ``OSError`` if it cannot be read.
 
-    A line that is not JSON, not an object, or not a valid sample/event is skipped and
-    listed in ``skipped`` ("line 7: not JSON"); so is a last line cut short.
+    A line that is not JSON, not an object, or not a valid sample/event (a value of the
+    wrong type, not finite, or beyond what a kernel can report) is skipped and counted
+    (``skipped_count``; the first reasons in ``skipped``: "line 7: not JSON"); so is a last
+    line cut short. Samples and events are kept in file order (``ReplaySource`` and
+    ``report`` sort them by time: a clock step can put them out of order).
     """
-    skipped: list[str] = []
-    rec = Recording(header=None, path=path, skipped=skipped)
-    for number, raw, complete in _lines(path, skipped):
+    rec = Recording(header=None, path=path)
+    for number, raw, complete in _lines(path, rec, max_bytes):
         if not raw.strip():
             continue
         try:
-            obj = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+            obj = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
+        except (UnicodeDecodeError, ValueError, RecursionError):
             why = "truncated last line" if not complete else "not JSON"
-            skipped.append(f"line {number}: {why}")
+            rec.skip(f"line {number}: {why}")
             continue
         if not isinstance(obj, dict):
-            skipped.append(f"line {number}: not a JSON object")
+            rec.skip(f"line {number}: not a JSON object")
             continue
         kind = obj.get("type")
         try:
@@ -359,17 +393,26 @@ def read_recording(path: str) -> Recording:
                 if rec.header is None:
                     rec.header = obj
                     schema = obj.get("schema")
-                    if schema != RECORDING_SCHEMA:
-                        skipped.append(f"line {number}: header schema {schema!r}, read as 1")
+                    if schema not in READABLE_SCHEMAS:
+                        rec.skip(f"line {number}: header schema {_short(schema)}, read as {RECORDING_SCHEMA}")
                 else:
-                    skipped.append(f"line {number}: second header ignored")
+                    rec.skip(f"line {number}: second header ignored")
             else:
-                skipped.append(f"line {number}: unknown line type {kind!r}")
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            skipped.append(f"line {number}: invalid {kind}: {exc!r}")
+                rec.skip(f"line {number}: unknown line type {_short(kind)}")
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
+            rec.skip(f"line {number}: invalid {_short(kind)}: {_short(exc)}")
     if rec.header is None:
-        skipped.append("no header line")
+        rec.skip("no header line")
     return rec
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _short(value: object, limit: int = 80) -> str:
+    text = repr(value) if not isinstance(value, BaseException) else f"{type(value).__name__}: {value}"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 # -- replay ----------------------------------------------------------------------------
@@ -395,19 +438,28 @@ class ReplaySource:
     * ``position`` is the replay clock, ``speed`` is settable at any time.
     """
 
+    @property
+    def kind(self) -> SourceKind:
+        return "replay"
+
     def __init__(
         self,
         recording: Recording | str,
         speed: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        guest: str | None = None,
     ) -> None:
         if isinstance(recording, str):
             recording = read_recording(recording)
         if speed <= 0:
             raise ValueError("speed must be > 0")
         self.recording = recording
-        self.samples = sorted(recording.samples, key=lambda s: s.time)
-        self.events = sorted(recording.events, key=lambda e: e.time)
+        self.guest = guest
+        """Play only this guest's samples and events (a recording of several guests)."""
+        samples = [s for s in recording.samples if guest is None or guest_label(s) == guest]
+        events = [e for e in recording.events if guest is None or e.guest in (None, guest)]
+        self.samples = sorted(samples, key=lambda s: s.time)
+        self.events = sorted(events, key=lambda e: e.time)
         self._clock = clock
         self._speed = float(speed)
         self._next = 0  # index of the next sample to deliver
@@ -533,12 +585,24 @@ class ReplaySource:
         """Nothing to release; here so every source can be closed alike."""
 
 
+def guest_label(sample: Sample) -> str | None:
+    """The guest a recorded sample came from, as its events name it (``None``: the only one)."""
+    guest = sample.guest
+    if not guest:
+        return None
+    name = guest.get("name") or guest.get("target")
+    return str(name) if name else None
+
+
+def guests_of(recording: Recording) -> list[str]:
+    """The guests a recording holds samples of, in the order they first appear."""
+    seen: dict[str, None] = {}
+    for sample in recording.samples:
+        label = guest_label(sample)
+        if label is not None:
+            seen.setdefault(label, None)
+    return list(seen)
+
+
 def _count_upto(times: list[float], t: float) -> int:
     return bisect.bisect_right(times, t)
-
-
-def file_size(path: str) -> int:
-    try:
-        return os.path.getsize(path)
-    except OSError:
-        return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from . import drivers
 from .balloon import accounting_words, balloon_share
 from .model import DriverReading, FeatureSet, Sample
 from .units import format_duration, format_kib
@@ -10,21 +11,8 @@ from .virtio.decode import decode_bits
 
 def feature_names(features: FeatureSet, device_id: int | None) -> str:
     """``1 STATS_VQ, 2 DEFLATE_ON_OOM, 7 unknown`` (macro prefixes dropped)."""
-    parts = []
-    for bit in decode_bits(features.bits, device_id):
-        if bit.name:
-            parts.append(f"{bit.bit} {short_name(bit.name)}")
-        else:
-            parts.append(f"{bit.bit} unknown")
+    parts = [f"{bit.bit} {bit.short_name or 'unknown'}" for bit in decode_bits(features.bits, device_id)]
     return ", ".join(parts) if parts else "none"
-
-
-def short_name(macro: str) -> str:
-    """``VIRTIO_BALLOON_F_DEFLATE_ON_OOM`` -> ``DEFLATE_ON_OOM``."""
-    for marker in ("_F_", "_S_"):
-        if marker in macro:
-            return macro.split(marker, 1)[1]
-    return macro.removeprefix("VIRTIO_")
 
 
 def _driver_lines(reading: DriverReading, device_id: int | None) -> list[str]:
@@ -66,8 +54,8 @@ def render_text(sample: Sample) -> str:
         lines.append(f"  {accounting_words(mode)}")
     device_ids = {d.instance: d.device_id for d in sample.virtio_devices}
     if not sample.drivers:
-        lines += ["", "No balloon driver found (looked for virtio_balloon, hv_balloon, vmw_balloon, "
-                  "xen_balloon, pseries_cmm, s390_cmm and virtio_mem)."]
+        *others, last = drivers.names()
+        lines += ["", f"No balloon driver found (looked for {', '.join(others)} and {last})."]
     for reading in sample.drivers:
         lines += ["", *_driver_lines(reading, device_ids.get(reading.instance))]
     if sample.virtio_devices:
@@ -79,4 +67,8 @@ def render_text(sample: Sample) -> str:
                 f"at {device.bus_address or '?':<14} {'|'.join(device.status_flags) or 'no status'}"
             )
     lines.extend(f"! {warning}" for warning in sample.warnings)
+    if sample.host is not None:
+        from .host.text import host_lines
+
+        lines.extend(host_lines(sample))
     return "\n".join(lines) + "\n"

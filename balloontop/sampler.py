@@ -11,13 +11,14 @@ import os
 import time
 from collections.abc import Callable
 
-from .balloon import attribute_shared, balloon_total
+from .balloon import attribute_shared, balloon_total, share_warning
 from .drivers import DRIVERS
 from .drivers.base import ReadContext, debugfs_state
 from .model import DriverReading, Sample, frozen_map
 from .parsers.meminfo import parse_meminfo
 from .parsers.vmstat import parse_vmstat
 from .rootfs import Root
+from .sources import SourceKind
 from .tree import FileTree
 from .system import read_system
 from .virtio.devices import DeviceCache, read_virtio_devices
@@ -32,12 +33,20 @@ class Sampler:
         self.clock = clock
         self._devices = DeviceCache()
 
+    @property
+    def kind(self) -> SourceKind:
+        """``live`` for this machine's ``/``, ``capture`` for a folder standing for one."""
+        return "live" if self.root.is_live else "capture"
+
+    def close(self) -> None:
+        """Nothing to release (a ``SampleSource`` is closed once by its user)."""
+
     def sample(self) -> Sample:
         root = self.root
         warnings: list[str] = []
         meminfo = self._parse(root, "proc/meminfo", parse_meminfo, warnings)
         vmstat = self._parse(root, "proc/vmstat", parse_vmstat, warnings)
-        system = read_system(root, meminfo, vmstat)
+        system = read_system(root, meminfo, vmstat, warnings)
         devices = read_virtio_devices(root, warnings, self._devices)
         ctx = ReadContext(root, frozen_map(meminfo), frozen_map(vmstat), devices, system.page_size, debugfs_state(root))
         readings: list[DriverReading] = []
@@ -48,13 +57,18 @@ class Sampler:
                 name = driver.NAME
                 warnings.append(f"{name}: reading failed ({type(exc).__name__}: {exc})")
         readings = attribute_shared(readings, meminfo, vmstat, system.page_size)
+        warnings.extend(root.take_warnings())  # files cut at the read cap
+        total = balloon_total(readings, meminfo)
+        too_large = share_warning(readings, meminfo, total.kib)
+        if too_large:
+            warnings.append(too_large)
         return Sample(
             time=self.clock(),
             root=root.path,
             system=system,
             meminfo=frozen_map(meminfo),
             vmstat=frozen_map(vmstat),
-            balloon=balloon_total(readings, meminfo),
+            balloon=total,
             drivers=tuple(readings),
             virtio_devices=devices,
             warnings=tuple(warnings),

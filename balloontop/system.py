@@ -18,18 +18,36 @@ from .tree import FileTree
 DEFAULT_PAGE_SIZE = 4096
 
 
-def _first_line(root: FileTree, rel: str) -> str | None:
+MAX_NAME_CHARS = 64  # __NEW_UTS_LEN: the kernel's host name and release are at most 64 bytes
+MAX_UPTIME_S = 100 * 365 * 86400.0  # a century: any larger uptime is a broken file
+
+
+def _first_line(root: FileTree, rel: str, warnings: list[str] | None = None) -> str | None:
     text = root.text(rel)
     line = text.strip().splitlines()[0].strip() if text and text.strip() else ""
+    if len(line) > MAX_NAME_CHARS:
+        if warnings is not None:
+            warnings.append(f"/{rel}: {len(line)} characters, more than the kernel's {MAX_NAME_CHARS}: cut")
+        line = line[:MAX_NAME_CHARS]
     return line or None
 
 
-def read_uptime(root: FileTree) -> float | None:
+def read_uptime(root: FileTree, warnings: list[str] | None = None) -> float | None:
+    """Seconds since boot; ``None`` (and a warning) when the file holds no plausible value."""
     text = root.text("proc/uptime")
-    try:
-        return float(text.split()[0]) if text else None
-    except (ValueError, IndexError):
+    if not text:
         return None
+    first = text.split()[0] if text.split() else ""
+    try:
+        value = float(first) if len(first) <= 40 else None
+    except ValueError:
+        value = None
+    if value is None or not 0 <= value <= MAX_UPTIME_S:  # also NaN and infinities
+        if warnings is not None:
+            shown = first if len(first) <= 40 else first[:40] + "..."
+            warnings.append(f"/proc/uptime: {shown!r} is not a plausible uptime: shown as unknown")
+        return None
+    return value
 
 
 def _power_of_two(value: int) -> bool:
@@ -58,17 +76,21 @@ def page_size(root: FileTree, meminfo: Mapping[str, int], vmstat: Mapping[str, i
 def _managed_pages(zoneinfo: str | None) -> int:
     if not zoneinfo:
         return 0
-    return sum(int(n) for n in re.findall(r"^\s+managed\s+(\d+)\s*$", zoneinfo, re.MULTILINE))
+    # at most 20 digits (a 64-bit count): a longer number is not a page count (and int() of
+    # thousands of digits raises or takes quadratic time)
+    return sum(int(n) for n in re.findall(r"^\s+managed\s+(\d{1,20})\s*$", zoneinfo, re.MULTILINE))
 
 
-def read_system(root: FileTree, meminfo: Mapping[str, int], vmstat: Mapping[str, int]) -> SystemInfo:
+def read_system(root: FileTree, meminfo: Mapping[str, int], vmstat: Mapping[str, int],
+                warnings: list[str] | None = None) -> SystemInfo:
+    """Who the guest is; implausible values are ``None`` with a warning in ``warnings``."""
     size, source = page_size(root, meminfo, vmstat)
     return SystemInfo(
-        kernel=_first_line(root, "proc/sys/kernel/osrelease"),
-        hostname=_first_line(root, "proc/sys/kernel/hostname"),
+        kernel=_first_line(root, "proc/sys/kernel/osrelease", warnings),
+        hostname=_first_line(root, "proc/sys/kernel/hostname", warnings),
         page_size=size,
         page_size_source=source,
-        uptime_s=read_uptime(root),
+        uptime_s=read_uptime(root, warnings),
         mem_total_kib=meminfo.get("MemTotal"),
         mem_free_kib=meminfo.get("MemFree"),
         mem_available_kib=meminfo.get("MemAvailable"),

@@ -59,6 +59,10 @@ class FileTree(Protocol):
         inode locally); ``None`` when ``rel`` is not a directory."""
         ...
 
+    def take_warnings(self) -> list[str]:
+        """What the reads since the last call could not do whole (a file cut at the cap)."""
+        ...
+
     def running_page_size(self) -> int | None:
         """The page size of the running system this tree is, or ``None`` for a copy."""
         ...

@@ -1,6 +1,36 @@
-"""Human-readable sizes and rates, shared by every text output."""
+"""Sizes, rates and durations as text, and the page/KiB/byte conversions: one place for each.
+
+Every text output (snapshot, pane, events, reports, the OOM account) formats memory with
+these functions, so one figure reads the same wherever it is shown:
+
+* ``format_kib``: the unit that fits (``900 KiB``, ``512.0 MiB``, ``1.5 GiB``): the snapshot,
+  the panes, the OOM account;
+* ``format_mib``: always MiB, for figures read side by side (a report's min/max/mean) or in a
+  sentence (events: ``512 MiB``, ``1.5 MiB``: whole MiB without decimals).
+"""
 
 from __future__ import annotations
+
+KIB = 1024
+"""Bytes in a KiB, and KiB in a MiB."""
+
+
+def pages_to_kib(pages: int, page_size: int) -> int:
+    """``pages`` of ``page_size`` bytes, in KiB (rounded down)."""
+    return pages * page_size // KIB
+
+
+def page_kib(page_size: int) -> int:
+    """A page of ``page_size`` bytes in KiB (at least 1)."""
+    return max(page_size // KIB, 1)
+
+
+def bytes_to_kib(n: int) -> int:
+    return n // KIB
+
+
+def kib_to_bytes(kib: int) -> int:
+    return kib * KIB
 
 
 def format_kib(kib: int | float | None, unknown: str = "unknown") -> str:
@@ -9,18 +39,28 @@ def format_kib(kib: int | float | None, unknown: str = "unknown") -> str:
         return unknown
     sign = "-" if kib < 0 else ""
     value = float(abs(kib))
-    if value < 1024:
+    if value < KIB:
         return f"{sign}{value:.0f} KiB"
     for unit in ("MiB", "GiB", "TiB"):
-        value /= 1024
-        if value < 1024 or unit == "TiB":
+        value /= KIB
+        if value < KIB or unit == "TiB":
             return f"{sign}{value:.1f} {unit}"
     raise AssertionError("unreachable")
 
 
-def format_rate(mib_per_s: float | None) -> str:
-    if mib_per_s is None:
-        return "-"
+def format_mib(kib: int | float | None, unknown: str = "?", decimals: int | None = None) -> str:
+    """``kib`` in MiB, thousands grouped: ``decimals`` fixed (``1,024.0 MiB``), or by default
+    none for a whole MiB and one otherwise (``512 MiB``, ``1.5 MiB``)."""
+    if kib is None:
+        return unknown
+    mib = kib / KIB
+    if decimals is None:
+        decimals = 0 if kib % KIB == 0 else 1
+    return f"{mib:,.{decimals}f} MiB"
+
+
+def format_rate(mib_per_s: float) -> str:
+    """``+1.5 MiB/s``: a change of size per second, signed."""
     return f"{mib_per_s:+.1f} MiB/s"
 
 

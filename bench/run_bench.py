@@ -27,11 +27,15 @@ REPO = Path(__file__).resolve().parents[1]
 BALLOONTOP = str(Path(sys.executable).with_name("balloontop"))
 
 
-def meter(tuimeter: str, seconds: float, ready: str, command: list[str]) -> dict:
+def meter(tuimeter: str, seconds: float, ready: str, command: list[str],
+          pythonpath: str | None = None) -> dict:
+    env = dict(os.environ)
+    if pythonpath is not None:  # another source tree of balloontop, first on the path
+        env["PYTHONPATH"] = os.pathsep.join([pythonpath, env.get("PYTHONPATH", "")])
     out = subprocess.run(
         [sys.executable, tuimeter, "--json", "--cols", "120", "--rows", "40",
          "--seconds", str(seconds), "--ready-text", ready, "--", *command],
-        capture_output=True, text=True, check=True)
+        capture_output=True, text=True, check=True, env=env)
     d = json.loads(out.stdout.strip().splitlines()[-1])
     return {"first_byte_s": d["first_byte_s"], "first_frame_s": d["first_frame_s"],
             "cpu_pct": d["window"]["cpu_pct_one_core"], "bytes_per_s": d["window"]["bytes_per_s"],
@@ -76,8 +80,13 @@ def main() -> int:
     ap.add_argument("--frame-reps", type=int, default=0,
                     help="also this many short interleaved runs for the first frame alone (its "
                          "spread between runs is larger than the difference measured)")
+    ap.add_argument("--before", type=Path, default=None,
+                    help="also measure this older source tree, interleaved in the same run "
+                         "(before/after a change, side by side)")
     args = ap.parse_args()
     src = args.src.resolve()
+    if args.before is not None:
+        return before_after(args, src)
     if src != REPO:
         os.environ["PYTHONPATH"] = os.pathsep.join([str(src), os.environ.get("PYTHONPATH", "")])
     baseline = str(Path(args.tuimeter).with_name("textual_baseline.py"))
@@ -113,6 +122,28 @@ def main() -> int:
     print()
     print(json.dumps({"balloontop": a, "baseline": b}))
     print(json.dumps(in_process(src), indent=1))
+    return 0
+
+
+def before_after(args: argparse.Namespace, src: Path) -> int:
+    """A (this tree), P (the --before tree) and the baseline, interleaved A P B per repetition."""
+    baseline = str(Path(args.tuimeter).with_name("textual_baseline.py"))
+    runs: dict[str, list[dict]] = {"after": [], "before": [], "baseline": []}
+    for rep in range(args.reps):
+        runs["after"].append(meter(args.tuimeter, args.seconds, "virtio0", [BALLOONTOP], str(src)))
+        runs["before"].append(meter(args.tuimeter, args.seconds, "virtio0", [BALLOONTOP],
+                                    str(args.before.resolve())))
+        runs["baseline"].append(meter(args.tuimeter, args.seconds, "MemTotal",
+                                      [sys.executable, baseline, "--per-line"]))
+        print(f"rep {rep + 1}: " + "  ".join(f"{k} {v[-1]}" for k, v in runs.items()), file=sys.stderr)
+    print("| metric | after | before | baseline --per-line | after/before | after/baseline |")
+    print("|---|---|---|---|---|---|")
+    for key in ("first_byte_s", "first_frame_s", "cpu_pct", "bytes_per_s", "peak_rss_mb"):
+        med = {k: statistics.median(r[key] for r in v) for k, v in runs.items()}
+        print(f"| {key} | {med['after']:.2f} | {med['before']:.2f} | {med['baseline']:.2f} | "
+              f"{med['after'] / med['before']:.2f}x | {med['after'] / med['baseline']:.2f}x |")
+    print()
+    print(json.dumps(runs))
     return 0
 
 

@@ -3,7 +3,7 @@
 
     python3 scripts/screenshots.py [--png]
 
-The scenarios live in balloontop/tui/scenarios.py, shared with tests/tui/test_snapshots.py,
+The scenarios live in tests/tui/scenarios.py, shared with tests/tui/test_snapshots.py,
 so the pictures never drift from what the tests check.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -22,7 +23,7 @@ os.environ["TZ"] = "UTC"
 
 
 async def shoot(name: str, out: Path) -> Path:
-    from balloontop.tui import scenarios
+    from tests.tui import scenarios
 
     scenario = scenarios.SCENARIOS[name]
     app = scenarios.build(name, REPO / "tests" / "fixtures")
@@ -34,10 +35,28 @@ async def shoot(name: str, out: Path) -> Path:
     return path
 
 
+_RUN = re.compile(r'<text ([^>]*?)x="([\d.]+)"([^>]*?)textLength="([\d.]+)"([^>]*)>([^<]*)</text>')
+
+
+def _one_text_per_braille_cell(match: re.Match) -> str:
+    """A run holding braille as one ``<text>`` per character, each at its cell.
+
+    rsvg-convert ignores ``textLength`` and draws braille with a fallback font wider than a
+    cell (DejaVu Sans), so a long run of a graph's line spread past the frame in the PNG
+    (not in the terminal); placed cell by cell it stays where the terminal draws it."""
+    before, x, middle, length, after, run = match.groups()
+    if not any("\u2800" <= ch <= "\u28ff" for ch in run) or not run:
+        return match.group(0)
+    cell = float(length) / len(run)
+    return "".join(f'<text {before}x="{float(x) + i * cell:.1f}"{middle}textLength="{cell:.1f}"{after}>{ch}</text>'
+                   for i, ch in enumerate(run) if ch != " ")
+
+
 def to_png(svg: Path) -> Path:
     # rsvg-convert drops non-breaking spaces at span edges: plain spaces, preserved.
     text = svg.read_text(encoding="utf-8").replace("&#160;", " ")
     text = text.replace("<svg ", '<svg xml:space="preserve" ', 1)
+    text = _RUN.sub(_one_text_per_braille_cell, text)
     tmp = svg.with_suffix(".tmp.svg")
     tmp.write_text(text, encoding="utf-8")
     png = svg.with_suffix(".png")
@@ -47,7 +66,7 @@ def to_png(svg: Path) -> Path:
 
 
 def main() -> int:
-    from balloontop.tui import scenarios
+    from tests.tui import scenarios
 
     out = REPO / "screenshots"
     out.mkdir(exist_ok=True)

@@ -58,7 +58,9 @@ def test_snapshot_without_any_balloon(capsys: pytest.CaptureFixture[str]) -> Non
     ],
 )
 def test_errors_are_one_line_with_documented_codes(argv: list[str], code: int, message: str) -> None:
-    result = subprocess.run([sys.executable, "-m", "balloontop", *argv], capture_output=True, text=True)
+    # stdin closed: `decode` with no value reads a piped stdin (not this test's terminal or pipe)
+    result = subprocess.run([sys.executable, "-m", "balloontop", *argv], capture_output=True, text=True,
+                            stdin=subprocess.DEVNULL)
     assert result.returncode == code
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()

@@ -18,9 +18,9 @@ def _counting_reads(monkeypatch) -> list[str]:
     paths: list[str] = []
     real = rootfs._read_bytes
 
-    def counted(path: str) -> bytes:
+    def counted(path: str, *args) -> bytes:
         paths.append(path)
-        return real(path)
+        return real(path, *args)
 
     monkeypatch.setattr(rootfs, "_read_bytes", counted)
     return paths

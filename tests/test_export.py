@@ -144,3 +144,24 @@ def test_command_serves_until_sigterm() -> None:
         out, err = proc.communicate(timeout=10)
     assert proc.returncode == 0, err
     assert err == b""  # loopback: no warning
+
+
+def test_driver_statistics_are_exported_as_declared() -> None:
+    """Each numeric driver statistic is a gauge named after it, in base units, whose help
+    is the meaning the driver declares (balloontop.drivers.xen_balloon.STATS)."""
+    from prometheus_client import generate_latest
+
+    from balloontop.drivers import xen_balloon
+
+    root = Path(__file__).parent / "fixtures" / "synthetic" / "xen-balloon"
+    folder = root / "sys/devices/system/xen_memory/xen_memory0"
+    text = generate_latest(make_registry(BalloonCollector(Sampler(str(root)).sample))).decode()
+    got = values(text)
+    instance = (("instance", "xen_memory0"),)
+    target_kb = int((folder / "target_kb").read_text())
+    assert got[("balloontop_xen_balloon_target_bytes", instance)] == target_kb * 1024
+    low_kb = int((folder / "info" / "low_kb").read_text())
+    assert got[("balloontop_xen_balloon_low_bytes", instance)] == low_kb * 1024
+    assert text.count('balloontop_xen_balloon_target_bytes{instance="xen_memory0"}') == 1  # not target again
+    helps = {f.name: f.documentation for f in text_string_to_metric_families(text)}
+    assert helps["balloontop_xen_balloon_target_bytes"].startswith(xen_balloon.STATS["target_kb"].meaning)

@@ -161,6 +161,7 @@ def _fake_device(monkeypatch: pytest.MonkeyPatch, chunks: list[object]) -> _Fake
     read_fd, write_fd = os.pipe()
     os.write(write_fd, b"x")  # poll() says readable
     monkeypatch.setattr(reader_mod, "_open_kmsg", lambda path: read_fd)
+    monkeypatch.setattr(reader_mod, "_is_char_device", lambda fd: True)  # the pipe stands for /dev/kmsg
     monkeypatch.setattr(reader_mod.os, "read", fake.read)
     return fake
 
@@ -226,7 +227,7 @@ def test_file_root_permission_is_one_warning(
     (tmp_path / "dev").mkdir()
     (tmp_path / "dev" / "kmsg").write_text("6,0,0,-;x\n")
 
-    def denied(path: str) -> bytes:
+    def denied(path: str, *args: object) -> bytes:
         raise PermissionError(errno.EACCES, "Permission denied", path)
 
     monkeypatch.setattr("balloontop.rootfs._read_bytes", denied)

@@ -148,6 +148,7 @@ def test_live_log_gets_wall_time(capsys: pytest.CaptureFixture[str],
 
     real_read = os.read
     monkeypatch.setattr(reader_mod, "_open_kmsg", lambda path: read_fd)
+    monkeypatch.setattr(reader_mod, "_is_char_device", lambda fd: True)  # the pipe stands for /dev/kmsg
     monkeypatch.setattr(reader_mod.os, "read", fake_read)
     (report,) = _json(capsys)
     assert report["victim"]["pid"] == 385

@@ -19,9 +19,9 @@ from balloontop.recording import read_recording
 
 from .test_record_command import ROOT, demo_recording
 
-TITLE = "balloon (MiB) over time (s)"
+TITLE = "balloon over time (s)"
 WIDTH, HEIGHT = 100, 15  # ``run`` draws 15 lines, as wide as the terminal (COLUMNS) up to 120
-CANVAS = range(4, WIDTH - 1)  # after "768┤", before the right border
+CANVAS = range(5, WIDTH - 1)  # after "768M┤", before the right border
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +39,9 @@ def rows(text: str) -> list[str]:
 
 
 def y_rows(lines: list[str]) -> dict[str, str]:
-    """Y label -> that row of the canvas, top to bottom."""
-    return {line[:3].strip(): line[4:-1] for line in lines if line[3:4] == "┤"}
+    """Y label -> that row of the canvas, top to bottom (labels in one unit, as the monitor's graph)."""
+    axis = lines[1].index("┌")  # the labels are right-aligned before the axis
+    return {line[:axis].strip(): line[axis + 1:-1] for line in lines if line[axis:axis + 1] == "┤"}
 
 
 def marked(canvas_row: str) -> list[int]:
@@ -67,24 +68,24 @@ def test_chart_of_a_recording(demo: Path) -> None:
     assert len(lines) == HEIGHT and {len(line) for line in lines} == {WIDTH}
     assert lines[0].strip() == TITLE
     assert abs(lines[0].index(TITLE) - (CANVAS[0] + (len(CANVAS) - len(TITLE)) // 2)) <= 1  # centred on the canvas
-    assert lines[1] == "   ┌" + "─" * (WIDTH - 5) + "┐"
-    assert lines[-2].startswith("   └┬") and lines[-2].endswith("┘")
+    assert lines[1] == "    ┌" + "─" * (WIDTH - 6) + "┐"
+    assert lines[-2].startswith("    └┬") and lines[-2].endswith("┘")
     # round ticks: MiB in steps of 256 from 0 to the maximum (768), seconds in steps of 25
     canvas = y_rows(lines)
-    assert list(canvas) == ["768", "512", "256", "0"]
+    assert list(canvas) == ["768M", "512M", "256M", "0M"]
     assert lines[-1].split() == ["0", "25", "50", "75", "100", "125", "150", "175"]
     for label in ("25", "100", "175"):  # each label under its tick
         col = lines[-1].index(" " + label + " ") + 1 + len(label) // 2
         assert lines[-2][col] == "┬" and abs(seconds(col, 198.0) - int(label)) < 2.5
     # the balloon: up to 768 MiB from about 40 s to 64 s, at 0 MiB at the start and twice later,
     # 256 MiB at the end
-    top = marked(canvas["768"])
+    top = marked(canvas["768M"])
     assert len(top) >= 10 and all(34 <= seconds(c, 198.0) <= 70 for c in top)
-    bottom = [seconds(c, 198.0) for c in marked(canvas["0"])]
+    bottom = [seconds(c, 198.0) for c in marked(canvas["0M"])]
     assert min(bottom) < 2
     assert any(110 <= t <= 132 for t in bottom) and any(160 <= t <= 185 for t in bottom)
     assert not any(70 <= t <= 105 for t in bottom)  # 499 then 256 MiB there
-    assert marked(canvas["256"])[-1] == CANVAS[-1]
+    assert marked(canvas["256M"])[-1] == CANVAS[-1]
     # colour changes the escape codes, not what is drawn
     from plotext._utility import uncolorize
 
@@ -102,9 +103,9 @@ def test_chart_of_a_flat_recording(tmp_path: Path) -> None:
     lines = rows(chart(flat, 60, 12, color=False))
     assert len(lines) == 12 and {len(line) for line in lines} == {60}
     canvas = y_rows(lines)
-    assert list(canvas) == ["512", "256", "0"]  # from 0 MiB, not zoomed on a flat line
-    assert set(canvas["512"]) == {"▀"}  # 512 MiB throughout (the fixture's balloon)
-    assert all(set(line[4:-1]) == {" "} for line in lines[3:-2])
+    assert list(canvas) == ["512M", "256M", "0M"]  # from 0 MiB, not zoomed on a flat line
+    assert set(canvas["512M"]) == {"▀"}  # 512 MiB throughout (the fixture's balloon)
+    assert all(set(line[5:-1]) == {" "} for line in lines[3:-2])
     assert lines[-1].split() == ["0", "0.1", "0.2", "0.3", "0.4"]
 
 
@@ -185,7 +186,8 @@ def test_report_on_a_terminal_is_coloured(demo: Path) -> None:
 
 def _series(points: list[tuple[float, int]]) -> SimpleNamespace:
     """A recording of (time, balloon KiB) samples, enough of one for ``chart``."""
-    return SimpleNamespace(samples=[SimpleNamespace(time=t, balloon=SimpleNamespace(kib=kib)) for t, kib in points])
+    return SimpleNamespace(samples=[SimpleNamespace(time=t, balloon=SimpleNamespace(kib=kib), guest=None)
+                                    for t, kib in points])
 
 
 def _stretched(rec: SimpleNamespace | object, each: int, back_at: int | None = None) -> SimpleNamespace:
@@ -201,18 +203,18 @@ def _stretched(rec: SimpleNamespace | object, each: int, back_at: int | None = N
 
 @pytest.fixture
 def thinned(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
-    """(samples in, points out) of each ``_thin`` while the test runs."""
-    from balloontop.commands import report
+    """(samples in, points out) of each ``plot.thin`` while the test runs."""
+    from balloontop import plot
 
     calls: list[tuple[int, int]] = []
-    thin = report._thin
+    thin = plot.thin
 
-    def spy(xs: list[float], ys: list[float], starts: list[int]) -> tuple[list[float], list[float]]:
-        out = thin(xs, ys, starts)
+    def spy(xs: list[float], ys: list[float], lo: float, hi: float, bins: int) -> tuple[list[float], list[float]]:
+        out = thin(xs, ys, lo, hi, bins)
         calls.append((len(xs), len(out[0])))
         return out
 
-    monkeypatch.setattr(report, "_thin", spy)
+    monkeypatch.setattr(plot, "thin", spy)
     return calls
 
 
@@ -252,19 +254,20 @@ def test_a_spike_and_a_step_stay_in_a_long_chart(thinned: list[tuple[int, int]])
     text = chart(rec, WIDTH, HEIGHT, color=False)
     assert thinned == [(200_000, thinned[0][1])] and thinned[0][1] < 1000
     lines = rows(text)
-    canvas = {line[:4].strip(): line[5:-1] for line in lines if line[4:5] == "┤"}
-    assert list(canvas) == ["3072", "2048", "1024", "0"]  # the y axis up to the spike
+    canvas = y_rows(lines)
+    assert list(canvas) == ["3G", "2G", "1G", "0G"]  # the y axis up to the spike, in GiB
 
     def at(col: int) -> float:  # seconds at a canvas column (94 of them)
         return col / 93 * 199_999
 
-    spike = [c for c, ch in enumerate(canvas["3072"]) if ch != " "]
+    spike = [c for c, ch in enumerate(canvas["3G"]) if ch != " "]
     assert spike and all(abs(at(c) - 100_321) < 2 * 199_999 / 93 for c in spike)
-    plot = [line[5:-1] for line in lines[2:-2]]
+    axis = lines[1].index("┌")
+    plot = [line[axis + 1:-1] for line in lines[2:-2]]
     low = next(r for r, row in enumerate(plot) if row[0] != " ")  # the 256 MiB line, from the start
     assert all(row[spike[-1]] != " " for row in plot[: low + 1])  # the spike, top to bottom
     # the step: 1 GiB from about 150,000 s to the end, 256 MiB up to there only
-    top = [c for c, ch in enumerate(canvas["1024"]) if ch != " " and c not in spike]
-    assert top[-1] == len(canvas["1024"]) - 1 and abs(at(top[0]) - 150_000) < 2 * 199_999 / 93
+    top = [c for c, ch in enumerate(canvas["1G"]) if ch != " " and c not in spike]
+    assert top[-1] == len(canvas["1G"]) - 1 and abs(at(top[0]) - 150_000) < 2 * 199_999 / 93
     assert all(ch == " " for ch in plot[low][top[0] + 1 :])
     assert " " not in plot[low][: top[0]]

@@ -54,10 +54,10 @@ def test_link_loops_are_an_error_not_a_hang(tmp_path: Path) -> None:
 def test_permission_denied_is_a_warning(monkeypatch: pytest.MonkeyPatch) -> None:
     real = rootfs._read_bytes
 
-    def deny_vmstat(path: str) -> bytes:
+    def deny_vmstat(path: str, *args: object) -> bytes:
         if path.endswith("/proc/vmstat"):
             raise PermissionError(errno.EACCES, "Permission denied", path)
-        return real(path)
+        return real(path, *args)
 
     monkeypatch.setattr(rootfs, "_read_bytes", deny_vmstat)
     sample = Sampler(CAPTURES / "virtio-6.1-deflate" / "0512M").sample()

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
+from typing import Any
 
 from ..guests import GUEST_HELP, add_guest_arguments
 
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     specs = guest_specs(args)
     if specs:
         return _run_remote(args, specs[0])
-    from ..cli import check_root
+    from ..rootfs import check_root
     from ..errors import BalloontopError
     from ..kmsg.reader import KmsgReader
     from ..kmsg.reports import parse_reports
@@ -119,29 +119,32 @@ def _run_remote(args: argparse.Namespace, spec: object) -> int:
     return _print(args, found, records, where, skipped)
 
 
-def _print(args: argparse.Namespace, found: list, records: list, where: str, skipped: int) -> int:
-    if args.json:
-        json.dump([a.to_json() for a in found], sys.stdout, indent=1)
-        sys.stdout.write("\n")
-        return 0
-    from ..printable import printable
+def _print(args: argparse.Namespace, found: list[Any], records: list[Any], where: str, skipped: int) -> int:
+    from ..safetext import clean, safe_output
+    from ..strictjson import dumps, warning
 
+    out = safe_output(sys.stdout)  # an ASCII terminal gets escapes, not UnicodeEncodeError
+    if args.json:
+        replaced: list[str] = []
+        out.write(dumps([a.to_json() for a in found], replaced, indent=1) + "\n")
+        if replaced:
+            print(f"balloontop: warning: {warning(replaced)}", file=sys.stderr)
+        return 0
     ooms = [a for a in found if a.report.kind == "oom"]
     others = [a for a in found if a.report.kind != "oom"]
-
-    out: list[str] = []  # the log's text is the guest's: written through printable()
+    lines: list[str] = []
     if not ooms:
-        span = f" (uptime {records[-1].time_s:.0f} s)" if records and records[-1].time_s else ""
-        out.append(f"No OOM kill in the kernel log: {len(records)} records from {where}"
-                  f"{span}.\n")
+        last = records[-1].time_s if records else None
+        span = f" (the log reaches {last:.0f} s after boot)" if last else ""
+        lines.append(f"No OOM kill in the kernel log: {len(records)} records from {where}{span}.")
     for item in ooms:
-        out.append(item.text + "\n\n")
+        lines.append(item.text + "\n")
     if others:
-        out.append("Memory reports (show_mem) in the log:\n" if not ooms else
-                  "Other memory reports (show_mem) in the log:\n")
-        for item in others:
-            out.append(item.text + "\n")
+        lines.append("Memory reports (show_mem) in the log:" if not ooms else
+                     "Other memory reports (show_mem) in the log:")
+        lines.extend(item.text for item in others)
     if skipped:
-        out.append(f"({skipped} log lines that are not records were skipped)\n")
-    sys.stdout.write(printable("".join(out)))
+        lines.append(f"({skipped} log lines that are not records were skipped)")
+    # the log's text is the guest's: control characters are shown escaped, never sent raw
+    out.write(clean("\n".join(lines) + "\n", keep_newlines=True))
     return 0

@@ -1,9 +1,11 @@
 """``balloontop record FILE``: write samples and events to a recording, headless.
 
 One sample every ``--interval`` seconds (on a fixed schedule: a slow read does not shift the
-following ones) until ``--duration`` seconds have passed, or SIGINT/SIGTERM: the line being
+following ones) until ``--duration`` seconds have passed, or SIGINT/SIGTERM/SIGHUP: the line being
 written is finished, the file closed, and the exit status is 0. On a terminal a progress line
 (samples, events, file size) is kept up to date on stderr; otherwise nothing is printed.
+SIGHUP ends it the same way. An existing non-empty FILE is refused (exit 2) without
+``--force``; a write error (a full disk, ``/dev/full``) is one line naming the file, exit 1.
 """
 
 from __future__ import annotations
@@ -13,7 +15,13 @@ import os
 import signal
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from ..guests import add_guest_arguments
+
+if TYPE_CHECKING:
+    from ..fleet import Fleet
+    from ..recording import Recorder
 
 MIN_INTERVAL = 0.2
 DEFAULT_INTERVAL = 1.0
@@ -27,7 +35,8 @@ def register(subparsers: Any) -> None:
         "flushed as written, so a recording killed at any moment stays readable. "
         "A FILE ending in .gz is gzip-compressed (flushed each line).",
     )
-    parser.add_argument("file", metavar="FILE", help="recording to write (overwritten)")
+    parser.add_argument("file", metavar="FILE", help="recording to write (an existing one only with --force)")
+    parser.add_argument("--force", action="store_true", help="replace FILE if it already holds a recording")
     parser.add_argument("--root", default="/", metavar="DIR", help="read this root instead of /")
     parser.add_argument(
         "--interval",
@@ -39,23 +48,32 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--duration", type=float, default=None, metavar="S", help="stop after S seconds"
     )
+    add_guest_arguments(parser, several=True)
+    _register_host(parser)
+
+
+def _register_host(parser: argparse.ArgumentParser) -> None:
+    """``--qmp SOCKET [--qmp-stats-interval S]``: the host's view in every sample."""
+    from ..host.options import add_qmp_options
+
+    add_qmp_options(parser)
 
 
 def check_interval(interval: float) -> float:
-    from ..errors import UsageError
+    """``interval`` when it lies in [0.2 s, one hour]; else a ``UsageError`` (exit 2): NaN,
+    infinities and values that would overflow a timer are refused (``config.check_seconds``)."""
+    from ..config import check_seconds
 
-    if not interval >= MIN_INTERVAL:  # also catches NaN
-        raise UsageError(f"--interval must be at least {MIN_INTERVAL:g} s (got {interval:g})")
-    return interval
+    return check_seconds(interval, "--interval", MIN_INTERVAL)
 
 
-def human_size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} B"
+def check_new_recording(path: str, force: bool = False) -> None:
+    """Refuse (``UsageError``, exit 2) to replace a file that already holds data unless
+    ``force``; the monitor's ``--record`` calls this too. An empty file, a missing one, or
+    something that is not a regular file (``/dev/null``, a pipe) is fine."""
+    from ..recording import check_new_recording as check
+
+    check(path, force)
 
 
 class _Stop(Exception):
@@ -63,22 +81,36 @@ class _Stop(Exception):
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..cli import check_root
     from ..errors import BalloontopError, UsageError
-    from ..events import EventDetector
+    from ..fleet import Fleet, Guest
+    from ..monitor import Monitor, kernel_log_root_for
     from ..recording import Recorder
-    from ..sampler import Sampler
+    from ..targets import open_targets
 
     interval = check_interval(args.interval)
     if args.duration is not None and not args.duration >= 0:
         raise UsageError(f"--duration must be >= 0 (got {args.duration:g})")
-    root = check_root(args.root)
-    sampler = Sampler(root)
-    detector = EventDetector()
+    targets = open_targets(args, args.root, several=True)
+    check_new_recording(args.file, args.force)
     try:
         recorder = Recorder(args.file, interval)
     except OSError as exc:
         raise BalloontopError(f"cannot write {args.file}: {exc.strerror or exc}") from exc
+    # The same pipeline as the monitor: the same events (kernel log included) are recorded;
+    # several guests share the file, each sample and event naming its guest.
+    several = len(targets) > 1
+    fleet = Fleet([Guest(t.name, Monitor(
+        t.source, recorder=recorder, guest=t.name if several else None,
+        kernel_log_root=kernel_log_root_for(t.source, args.root) if t.remote is None else None))
+        for t in targets])
+    try:
+        return _record(args, interval, fleet, recorder)
+    except OSError as exc:  # ENOSPC (/dev/full), EIO, ...: say which file
+        raise BalloontopError(f"cannot write {args.file}: {exc.strerror or exc}") from exc
+
+
+def _record(args: argparse.Namespace, interval: float, fleet: Fleet, recorder: Recorder) -> int:
+    from ..errors import BalloontopError
 
     progress = sys.stderr.isatty()
     state = {"busy": False, "stop": False}
@@ -88,16 +120,20 @@ def run(args: argparse.Namespace) -> int:
         if not state["busy"]:
             raise _Stop
 
-    old = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # SIGHUP too (the terminal closed): every way of being told to stop finishes the file,
+    # the gzip trailer included
+    old = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     start = time.monotonic()
     tick = 0
     try:
         while not state["stop"]:
             state["busy"] = True
-            sample = sampler.sample()
-            recorder.write_sample(sample)
-            for event in detector.feed(sample):
-                recorder.write_event(event)
+            for part in fleet.tick(interval * 0.8):
+                failure = part.guest.monitor.record_failure
+                if failure is not None:
+                    raise failure
+                if part.result is not None and part.result.error is not None:
+                    raise BalloontopError(f"reading failed: {part.result.error}")
             if progress:
                 _progress(recorder)
             state["busy"] = False
@@ -117,10 +153,12 @@ def run(args: argparse.Namespace) -> int:
     finally:
         state["busy"] = True  # a late signal must not interrupt the closing lines
         try:
-            for event in detector.close():
-                recorder.write_event(event)
+            fleet.close()  # the open episodes' events, recorded; connections closed
         finally:
-            recorder.close()
+            try:
+                recorder.close()
+            except OSError:
+                recorder.abandon()  # the error that stopped us is the one to report
             for sig, handler in old.items():
                 signal.signal(sig, handler)
         if progress:
@@ -131,9 +169,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _progress(recorder: Any) -> None:
+    from ..units import KIB, format_kib
+
     size = os.path.getsize(recorder.path) if os.path.exists(recorder.path) else 0
     sys.stderr.write(
         f"\rrecording {recorder.path}: {recorder.samples} samples, {recorder.events} events,"
-        f" {human_size(size)}   "
+        f" {format_kib(size / KIB)}   "
     )
     sys.stderr.flush()

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 
 from ..model import Sample
+from ..sources import SourceKind
 from .drivers import SCENARIOS
 from .guest import Tree
 from .scenarios import Scenario
@@ -39,6 +40,10 @@ def scenario_names() -> list[str]:
 
 class DemoSource:
     """A simulated guest behind the real sampler; use ``sample()``, then ``close()``."""
+
+    @property
+    def kind(self) -> SourceKind:
+        return "demo"
 
     def __init__(
         self,

@@ -20,7 +20,7 @@ BASE = "virtio-6.18"
 
 def base_file(name: str) -> str:
     """The text of a base file shipped in ``balloontop/demo/data``."""
-    return resources.files("balloontop.demo").joinpath("data", BASE, name).read_text("utf-8")
+    return (resources.files("balloontop.demo") / "data" / BASE / name).read_text("utf-8")
 
 
 # -- editing files in the kernel's layout -------------------------------------------------
@@ -157,7 +157,7 @@ class Tree:
             "nr_zone_active_anon": fields["Active(anon)"] // PAGE_KIB,
             "nr_balloon_pages": g.balloon_core_kib // PAGE_KIB,
         }
-        counters = {
+        counters: dict[str, int] = {
             name: vm[name] + c.get(name, 0)
             for name in (
                 "balloon_inflate",

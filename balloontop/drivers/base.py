@@ -1,7 +1,9 @@
 """What every driver module shares: the reading context, stat tables, debugfs state.
 
-A driver module declares ``NAME``, ``STATS`` (name -> ``StatSpec``, once, reused by every
-output) and two functions: ``detect(ctx) -> list[str]`` (instances present) and
+A driver module declares, once, what every output (the pane, the help, the snapshot text,
+JSON, metrics, recordings) reads about it: ``NAME``, ``TITLE`` (the pane's title),
+``LOOKS_AT`` (where it is found, for "no balloon found") and ``STATS`` (name ->
+``StatSpec``); and two functions: ``detect(ctx)`` (instances present) and
 ``read(ctx) -> list[DriverReading]``. ``ctx`` holds what the sampler already read this
 tick, so no file is read twice.
 """
@@ -11,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal, NamedTuple
 
-from ..model import Accounting, DriverReading, Stat, StatSpec, VirtioDevice, frozen_map
+from ..model import NO_SPEC, Accounting, DriverReading, Stat, StatSpec, VirtioDevice, frozen_map
 from ..rootfs import ReadError
 from ..tree import FileTree
 
@@ -19,6 +21,9 @@ DEBUGFS = "sys/kernel/debug"
 MOUNT_DEBUGFS = "mount -t debugfs none /sys/kernel/debug"
 
 DebugfsState = Literal["mounted", "not-mounted", "no-permission"]
+
+BALLOON = StatSpec("kB", "memory returned to the host by balloon drivers (/proc/meminfo, Linux >= 6.15)")
+"""meminfo ``Balloon:``, shown by every driver that feeds it."""
 
 
 class ReadContext(NamedTuple):
@@ -95,6 +100,5 @@ def make_stats(specs: Mapping[str, StatSpec], values: Mapping[str, object]) -> M
     for name, value in values.items():
         if value is None:
             continue
-        spec = specs.get(name, StatSpec("", ""))
-        stats[name] = Stat(value=value, unit=spec.unit, meaning=spec.meaning)  # type: ignore[arg-type]
+        stats[name] = Stat(value, specs.get(name, NO_SPEC))  # type: ignore[arg-type]
     return frozen_map(stats)

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from ..model import DriverReading, StatSpec
 from ..parsers.debugfs import parse_hv_balloon
-from .base import DEBUGFS, ReadContext, debugfs_problem, make_stats, own_reading
+from ..units import pages_to_kib
+from .base import BALLOON, DEBUGFS, ReadContext, debugfs_problem, make_stats, own_reading
 
 NAME = "hv_balloon"
+TITLE = "Hyper-V balloon"
+LOOKS_AT = "/sys/kernel/debug/hv-balloon"
 INSTANCE = "hv-balloon"
 DEBUGFS_FILE = "hv-balloon"
 VMBUS_DRIVER = "sys/bus/vmbus/drivers/hv_balloon"
@@ -28,7 +31,7 @@ STATS = {
     "vm_pages_committed": StatSpec("pages", "pages used by the guest's user space (earlier patch revision only)"),
     "total_pages_committed": StatSpec("pages", "memory the guest reports to the host as committed"),
     "max_dynamic_page_count": StatSpec("pages", "most pages the host may hot-add"),
-    "Balloon": StatSpec("kB", "memory returned to the host by balloon drivers (/proc/meminfo, Linux >= 6.15)"),
+    "Balloon": BALLOON,
 }
 
 _BOUND_IGNORED = {"bind", "unbind", "uevent", "module", "new_id", "remove_id"}
@@ -58,7 +61,7 @@ def read(ctx: ReadContext) -> list[DriverReading]:
         pages = fields.get("pages_ballooned")
         page_size = fields.get("page_size", HV_PAGE)
         if isinstance(pages, int) and isinstance(page_size, int):
-            inflated = pages * page_size // 1024
+            inflated = pages_to_kib(pages, page_size)
     else:
         why = "the driver's own figures (pages ballooned, committed, hot-added) are not shown"
         note = debugfs_problem(ctx, DEBUGFS_FILE, why, error, "needs Linux >= 6.0 with CONFIG_DEBUG_FS")

@@ -11,6 +11,8 @@ from ..parsers.sysfs import parse_value
 from .base import ReadContext, make_stats, own_reading
 
 NAME = "pseries_cmm"
+TITLE = "pseries CMM"
+LOOKS_AT = "/sys/devices/system/cmm"
 INSTANCE = "cmm0"
 DIRECTORY = "sys/devices/system/cmm/cmm0"
 

@@ -13,6 +13,8 @@ from ..parsers.sysfs import parse_pair, parse_value
 from .base import ReadContext, make_stats, own_reading
 
 NAME = "s390_cmm"
+TITLE = "s390 CMM"
+LOOKS_AT = "/proc/sys/vm/cmm_*"
 INSTANCE = "cmm"
 DIRECTORY = "proc/sys/vm"
 PAGE_KIB = 4

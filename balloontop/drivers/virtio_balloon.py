@@ -10,18 +10,20 @@ MemTotal and look used; without it the driver removes them from MemTotal.
 
 from __future__ import annotations
 
-from ..model import Accounting, DriverReading, StatSpec, VirtioDevice
+from ..model import Accounting, DriverReading, FeatureSet, StatSpec, VirtioDevice
 from ..parsers.meminfo import parse_meminfo
 from ..virtio.tables import BALLOON_F_DEFLATE_ON_OOM
-from .base import DEBUGFS, ReadContext, make_stats
+from .base import BALLOON, DEBUGFS, ReadContext, make_stats
 
 NAME = "virtio_balloon"
+TITLE = "virtio balloon"
+LOOKS_AT = "/sys/bus/virtio, meminfo Balloon:, vmstat balloon_*"
 DEVICE_ID = 5
 DEBUGFS_FILE = "virtio-balloon"
 VMSTAT_FIELDS = ("balloon_inflate", "balloon_deflate", "balloon_migrate", "nr_balloon_pages")
 
 STATS = {
-    "Balloon": StatSpec("kB", "memory returned to the host by balloon drivers (/proc/meminfo, Linux >= 6.15)"),
+    "Balloon": BALLOON,
     "nr_balloon_pages": StatSpec("pages", "pages in balloons now (/proc/vmstat, Linux >= 6.15)"),
     "balloon_inflate": StatSpec("pages", "pages put into the balloon since boot"),
     "balloon_deflate": StatSpec("pages", "pages taken back out of the balloon since boot"),
@@ -36,11 +38,26 @@ def detect(ctx: ReadContext) -> list[VirtioDevice]:
     return [d for d in ctx.virtio_devices if d.device_id == DEVICE_ID]
 
 
+def deflate_on_oom(features: FeatureSet | None) -> bool | None:
+    """Whether a virtio balloon negotiated DEFLATE_ON_OOM; ``None`` when its features are unknown.
+
+    The one place that tests the bit: the accounting, the pane, the OOM account and the
+    deflate-on-OOM inference all ask here.
+    """
+    return None if features is None else features.has(BALLOON_F_DEFLATE_ON_OOM)
+
+
+def reading_deflate_on_oom(reading: DriverReading) -> bool | None:
+    """``deflate_on_oom`` of a virtio_balloon reading; ``None`` for any other driver."""
+    return deflate_on_oom(reading.features) if reading.driver == NAME else None
+
+
 def accounting_of(device: VirtioDevice) -> Accounting | None:
     """``used`` with DEFLATE_ON_OOM negotiated, ``total`` without, ``None`` if unknown."""
-    if device.features is None:
+    negotiated = deflate_on_oom(device.features)
+    if negotiated is None:
         return None
-    return "used" if device.features.has(BALLOON_F_DEFLATE_ON_OOM) else "total"
+    return "used" if negotiated else "total"
 
 
 def read(ctx: ReadContext) -> list[DriverReading]:

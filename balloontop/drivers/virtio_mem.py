@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from ..model import DriverReading, StatSpec, VirtioDevice
 from ..parsers import parse_int
+from ..units import bytes_to_kib
 from .base import ReadContext, make_stats
 
 NAME = "virtio_mem"
+TITLE = "virtio-mem"
+LOOKS_AT = "/sys/bus/virtio, device 24"
 DEVICE_ID = 24
 
 STATS = {
@@ -77,4 +80,4 @@ def plugged_kib(iomem: str, instance: str) -> int | None:
         if inside and name.strip() == "System RAM (virtio_mem)":
             hidden = hidden or (start == end == 0)
             total += end - start + 1
-    return total // 1024 if total and not hidden else None
+    return bytes_to_kib(total) if total and not hidden else None

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 from ..model import DriverReading, StatSpec
 from ..parsers.debugfs import parse_vmmemctl
-from .base import DEBUGFS, ReadContext, debugfs_problem, make_stats, own_reading
+from ..units import format_mib
+from .base import BALLOON, DEBUGFS, ReadContext, debugfs_problem, make_stats, own_reading
 
 NAME = "vmw_balloon"
+TITLE = "VMware balloon"
+LOOKS_AT = "/sys/kernel/debug/vmmemctl"
 INSTANCE = "vmmemctl"
 DEBUGFS_FILE = "vmmemctl"
 FRAME_KIB = 4
@@ -26,7 +29,7 @@ STATS = {
     "used_capabilities": StatSpec("", "capabilities the host granted (bit mask)"),
     "is_resetting": StatSpec("", "y while the driver resets its balloon"),
     "rateSleepAlloc": StatSpec("pages/s", "allocation rate (old format)"),
-    "Balloon": StatSpec("kB", "memory returned to the host via the balloon core (4 KiB pages only)"),
+    "Balloon": BALLOON._replace(meaning="memory returned to the host via the balloon core (4 KiB pages only)"),
     "balloon_inflate": StatSpec("pages", "pages put into balloons since boot (a 2 MiB page counts 512)"),
     "balloon_deflate": StatSpec("pages", "pages taken back out of balloons since boot"),
     "alloc_4k": StatSpec("pages", "4 KiB pages allocated for the balloon" + SINCE_READ),
@@ -71,7 +74,7 @@ def read(ctx: ReadContext) -> list[DriverReading]:
             inflated = current * FRAME_KIB
             if balloon is not None and balloon < inflated:
                 warnings.append(
-                    f"Balloon: in /proc/meminfo shows {(inflated - balloon) // 1024} MiB less than "
+                    f"Balloon: in /proc/meminfo shows {format_mib(inflated - balloon)} less than "
                     "vmmemctl: the kernel counts only 4 KiB balloon pages there, not VMware's 2 MiB pages"
                 )
     else:

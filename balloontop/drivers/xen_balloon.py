@@ -14,6 +14,8 @@ from ..parsers.sysfs import parse_value
 from .base import ReadContext, make_stats, own_reading
 
 NAME = "xen_balloon"
+TITLE = "Xen balloon"
+LOOKS_AT = "/sys/devices/system/xen_memory"
 INSTANCE = "xen_memory0"
 DIRECTORY = "sys/devices/system/xen_memory/xen_memory0"
 

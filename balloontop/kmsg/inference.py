@@ -52,9 +52,11 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from ..drivers.virtio_balloon import reading_deflate_on_oom
 from ..model import Event, Sample
+from ..parsers.vmstat import allocation_stalls
+from ..units import format_mib
 
-DEFLATE_ON_OOM_BIT = 2
 EXHAUSTION_FRACTION = 0.02
 RECLAIM_FRACTION = 0.10
 KIND = "deflate_on_oom"
@@ -81,18 +83,13 @@ def exhaustion_threshold_kib(mem_total_kib: int) -> int:
 
 
 def deflate_on_oom_negotiated(sample: Sample) -> bool:
-    for reading in sample.drivers:
-        if reading.driver == "virtio_balloon" and reading.features is not None:
-            if reading.features.has(DEFLATE_ON_OOM_BIT):
-                return True
-    return False
+    return any(reading_deflate_on_oom(reading) for reading in sample.drivers)
 
 
 def _reclaim_total(vmstat: Mapping[str, int]) -> int | None:
-    keys = [k for k in vmstat if k.startswith("allocstall_") or k in _RECLAIM_KEYS]
-    if not keys:
-        return None
-    return sum(vmstat[k] for k in keys)
+    parts = [allocation_stalls(vmstat), *(vmstat.get(k) for k in _RECLAIM_KEYS)]
+    known = [p for p in parts if p is not None]
+    return sum(known) if known else None
 
 
 def _reclaim_rose(prev: Sample, cur: Sample) -> bool:
@@ -226,7 +223,7 @@ class DeflateOnOomDetector:
         spared = ("no process was OOM-killed meanwhile" if oom_kills == 0 else
                   f"{oom_kills} OOM kill(s) happened meanwhile" if oom_kills else
                   "OOM kills unknown")
-        message = (f"likely deflate-on-OOM: the virtio balloon gave back {kib / 1024:.0f} MiB "
+        message = (f"likely deflate-on-OOM: the virtio balloon gave back {format_mib(kib)} "
                    f"while the guest was out of memory ({spared}); the kernel logs nothing "
                    "for this")
         return [Event(time=ep.end.time, kind=KIND, message=message, kib=kib,

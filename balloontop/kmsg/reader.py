@@ -19,6 +19,9 @@ from __future__ import annotations
 import errno
 import os
 import select
+import stat
+
+from typing import Protocol
 
 from ..rootfs import Root
 from ..tree import FileTree
@@ -30,8 +33,18 @@ MAX_RECORDS_PER_CALL = 100_000  # the ring buffer holds far fewer; a safety stop
 
 
 def _open_kmsg(path: str) -> int:
-    """The one place the reader opens the live device (tests inject errors here)."""
-    return os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    """The one place the reader opens the live device (tests inject errors here): without
+    blocking, and without making it a controlling terminal."""
+    return os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+
+
+def _is_char_device(fd: int) -> bool:
+    """``/dev/kmsg`` is a character device; anything else there is not the kernel log
+    (tests that feed records through a pipe replace this check with ``_open_kmsg``)."""
+    try:
+        return stat.S_ISCHR(os.fstat(fd).st_mode)
+    except OSError:
+        return False
 
 
 class KmsgReader:
@@ -113,6 +126,9 @@ class KmsgReader:
             except OSError as exc:
                 self._give_up(f"kernel log: cannot open {KMSG}: {exc.strerror or exc}")
                 return []
+            if not _is_char_device(self._fd):  # a FIFO or a file put there: not the log
+                self._give_up(f"kernel log: {KMSG} is not a character device: not read")
+                return []
             self._poll = select.poll()
             self._poll.register(self._fd, select.POLLIN)
         elif self._poll is not None:
@@ -166,6 +182,8 @@ class KmsgReader:
                 detail = error.detail if error is not None else "unreadable"
                 self.warnings.append(f"kernel log: {self.source}: {detail}")
             return []
+        if error is not None and error.reason == "cut" and self._file_count == 0:
+            self.warnings.append(f"kernel log: {self.source}: {error.detail}")
         result = parse_log(text)
         self.skipped = result.skipped
         records = list(result.records)
@@ -182,6 +200,20 @@ class KmsgReader:
         self.close()
 
 
+class LogReader(Protocol):
+    """What ``KernelLog`` reads records through."""
+
+    warnings: list[str]
+    skipped: int
+
+    @property
+    def source(self) -> str: ...
+
+    def read_new(self) -> list[Record]: ...
+
+    def close(self) -> None: ...
+
+
 class KernelLog:
     """The monitor's kernel log: retained records for a view, and new events on each poll.
 
@@ -193,10 +225,13 @@ class KernelLog:
     """
 
     def __init__(self, root: str | Root = "/", path: str | None = None, keep: int = 5000,
-                 boot_time: float | None = None, settle_s: float = 5.0) -> None:
+                 boot_time: float | None = None, settle_s: float = 5.0,
+                 reader: LogReader | None = None) -> None:
         from collections import deque
 
-        self.reader = KmsgReader(root, path)
+        self.reader: LogReader = reader if reader is not None else KmsgReader(root, path)
+        """Where records come from: ``/dev/kmsg`` or a recorded file (``KmsgReader``), or a
+        remote guest's ``dmesg`` (``remote.kernel_log.RemoteKernelLog``)."""
         self.records: deque[Record] = deque(maxlen=keep)
         """The latest ``keep`` records, oldest first (for a kernel-log view)."""
         self.reports: list = []

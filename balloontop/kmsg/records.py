@@ -29,7 +29,6 @@ from typing import Any
 EMPTY: Mapping[str, str] = MappingProxyType({})
 
 LEVEL_NAMES = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug")
-FACILITY_NAMES = {0: "kern", 1: "user", 2: "mail", 3: "daemon", 4: "auth", 5: "syslog"}
 
 _KMSG_HEAD = re.compile(r"^(\d{1,10}),(\d{1,20}),(-?\d{1,20}),([^;,]*)((?:,[^;]*)?);")
 _ESCAPE = re.compile(rb"\\x([0-9a-fA-F]{2})")
@@ -263,10 +262,10 @@ def _parse_dmesg_line(line: str) -> Record | None:
                       wall=match.group(2))
     match = _SYSLOG.match(line)
     if match is not None:
-        usec = None
+        stamp: int | None = None
         if match.group(2) is not None:
-            usec = int(match.group(2)) * 1_000_000 + int(match.group(3).ljust(6, "0")[:6])
-        return Record(None, 0, None, usec, match.group(4), source="syslog",
+            stamp = int(match.group(2)) * 1_000_000 + int(match.group(3).ljust(6, "0")[:6])
+        return Record(None, 0, None, stamp, match.group(4), source="syslog",
                       wall=match.group(1))
     return None
 

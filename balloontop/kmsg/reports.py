@@ -27,6 +27,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ..model import Event
+from ..units import format_mib
 from .records import Record
 
 _EMPTY: Mapping[Any, Any] = MappingProxyType({})
@@ -574,10 +575,6 @@ def show_mem_reports(reports: Sequence[Report], include_oom: bool = False) -> li
 # -- events -------------------------------------------------------------------------------
 
 
-def _mib(kib: int | None) -> str:
-    return "?" if kib is None else f"{kib / 1024:.0f} MiB"
-
-
 def report_events(reports: Iterable[Report], boot_time: float | None = None) -> list[Event]:
     """Events for the monitor's event log: ``oom_kill``, ``show_mem``, ``balloon_driver``.
 
@@ -592,9 +589,9 @@ def report_events(reports: Iterable[Report], boot_time: float | None = None) -> 
             uptime if uptime is not None else 0.0)
         if isinstance(report, OomReport):
             victim = report.victim_name or "?"
-            size = _mib(report.victim_rss_kib)
+            size = format_mib(report.victim_rss_kib)
             balloon = ("the log carried no balloon figure" if report.balloon_kib is None
-                       else f"the balloon held {_mib(report.balloon_kib)}")
+                       else f"the balloon held {format_mib(report.balloon_kib)}")
             if report.killed:
                 message = (f"OOM kill: {victim} (pid {report.victim_pid}, {size} resident); "
                            f"{balloon}")
@@ -608,7 +605,7 @@ def report_events(reports: Iterable[Report], boot_time: float | None = None) -> 
             what = {"sysrq": "SysRq-m memory report", "alloc_failure": "allocation failure report",
                     "oom": "OOM memory report"}.get(report.trigger, "memory report")
             balloon = ("no balloon figure (kernel before 6.15?)" if report.balloon_kib is None
-                       else f"balloon {_mib(report.balloon_kib)}")
+                       else f"balloon {format_mib(report.balloon_kib)}")
             details = report.to_json()
             details["uptime_s"] = uptime
             events.append(Event(time=when, kind="show_mem", message=f"{what}: {balloon}",

@@ -123,6 +123,10 @@ class ShellRoot:
     def __repr__(self) -> str:
         return f"ShellRoot({self.connection.transport.label!r}, {self.path!r})"
 
+    def take_warnings(self) -> list[str]:
+        """Nothing to add: a file over the cap is not read at all (its ``ReadError`` says so)."""
+        return []
+
     # -- one tick ------------------------------------------------------------------------
 
     def refresh(self, procs: bool = False, procs_min_pages: int = 0) -> None:

@@ -22,7 +22,8 @@ from typing import Any, TypeVar
 
 from ..errors import BalloontopError
 from ..guests import GuestSpec
-from ..model import Sample, frozen_map
+from ..model import Event, Sample, frozen_map
+from ..sources import SourceKind
 from ..sampler import Sampler
 from .protocol import FILE_CAP, FramingError, parse_procs
 from .shellroot import Connection, ShellRoot
@@ -51,9 +52,8 @@ class RemoteSource:
         self.hostname: str | None = None
         self.reconnects = 0
         self.kernel_log_refused = False
-        self._kmsg_last: tuple[int | None, str] | None = None
-        self.events: list[tuple[float, str]] = []
-        """(time, message) of drops and reconnects, for the UI or a recording to take."""
+        self._events: list[Event] = []
+        """Drops (``gap``) and reconnects (``reconnect``) not taken yet (``take_events``)."""
         self._connection: Connection | None = None
         self._root: ShellRoot | None = None
         self._sampler: Sampler | None = None
@@ -65,6 +65,16 @@ class RemoteSource:
         self._processes: list[Any] | None = None
         self._mem_total_kib: int | None = None
         self._procs_min_pages = 0
+
+    @property
+    def kind(self) -> SourceKind:
+        return "remote"
+
+    def take_events(self) -> list[Event]:
+        """The connection's drops (``gap``: no samples from then until the ``reconnect``)
+        and reconnects since the last call, for the pipeline to show and record."""
+        events, self._events = self._events, []
+        return events
 
     # -- what the UI shows ------------------------------------------------------------
 
@@ -106,7 +116,7 @@ class RemoteSource:
         self._sampler = Sampler(self._root, clock=self.clock)
         if self._ever_connected:
             self.reconnects += 1
-            self.events.append((self.clock(), f"{self.name}: reconnected"))
+            self._events.append(Event(self.clock(), "reconnect", f"connection to {self.spec.label} back"))
         self._ever_connected = True
         self._down_since = None
         self._backoff = BACKOFF_FIRST
@@ -125,7 +135,8 @@ class RemoteSource:
             return
         if was_connected or self._down_since is None:
             self._down_since = self.clock()
-            self.events.append((self._down_since, f"{self.name}: connection lost ({self.last_error})"))
+            self._events.append(Event(self._down_since, "gap",
+                                      f"connection to {self.spec.label} lost: {self.last_error}"))
         since = time.strftime("%H:%M:%S", time.localtime(self._down_since))
         self.state = f"disconnected since {since}, reconnecting"
 
@@ -230,7 +241,7 @@ class RemoteSource:
         return self._processes
 
     def _process_rows(self, raw: list[tuple[int, str, str]], page_size: int) -> list[Any]:
-        from ..tui.processes import ProcRow  # a NamedTuple; tui/__init__ imports nothing
+        from ..model import ProcRow
 
         total = self._mem_total_kib or 0
         rows = sorted(parse_procs(raw, page_size), key=lambda r: (r[1], r[0]), reverse=True)
@@ -275,26 +286,6 @@ class RemoteSource:
             self.kernel_log_refused = True
             return None, "kernel log: the guest has no dmesg command"
         return text, None
-
-    def new_kernel_records(self) -> tuple[list[Any], str | None]:
-        """Kernel log records not returned before (all of them the first time), from
-        ``kernel_log()``, and the reason once when the guest refuses. The whole log crosses
-        the link each call: call it every few ticks, not every tick."""
-        from ..kmsg.records import parse_log
-
-        text, why = self.kernel_log()
-        if text is None:
-            return [], why
-        records = list(parse_log(text).records)
-        start = 0
-        if self._kmsg_last is not None:
-            for index in range(len(records) - 1, -1, -1):
-                if (records[index].usec, records[index].text) == self._kmsg_last:
-                    start = index + 1
-                    break
-        if records:
-            self._kmsg_last = (records[-1].usec, records[-1].text)
-        return records[start:], None
 
 
 def _printable(text: str) -> str:

@@ -1,14 +1,10 @@
-"""The live monitor: a Textual app over a sample source.
+"""The live monitor's screen: a Textual app over a ``Monitor`` pipeline.
 
 ``make_app(...)`` is the one factory the CLI, the tests and the screenshot script use.
-
-Threading: the first sample is read on the UI thread before the first layout (a few ms),
-then one long-lived poll thread reads a sample per tick, feeds the history, the event
-detector and the kernel log, builds the graph frame (plotext) and every line of text, and
-hands the result to the UI thread in one callback, which only compares strings and
-repaints the rows whose text changed (the clock rides in the same frame). The thread
-waits until a result is applied before it reads the next, so polls never overlap and a
-slow file never blocks the screen.
+The pipeline (samples, events, kernel log, recording) is ``balloontop.monitor``; the poll
+thread that runs it and hands each tick over is ``poller``. This module applies what the
+poller hands it (comparing strings, repainting only the rows whose text changed) and
+answers keys.
 """
 
 from __future__ import annotations
@@ -17,71 +13,56 @@ import locale
 import os
 import signal
 import socket
-import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from rich.text import Text
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.color import Color
+from textual.content import Content
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import Screen
 
 from ..config import INTERVAL_FLOOR
+from ..eventlog import EventJournal
 from ..events import EventDetector
-from ..history import WINDOWS, History
+from ..history import WINDOWS, History, sample_metrics
 from ..model import Event, Sample
+from ..fleet import Fleet, Guest
+from ..monitor import Monitor, kernel_log_root_for
+from ..recording import Recorder
+from ..sources import SampleSource
 from . import model_view as mv
-from .graph import GraphBuilder, GraphFrame
-from .processes import ProcRow, process_lines, psutil_source
+from .graph import GraphFrame
+from .poller import GRAPH_REST_S, MAX_PANES, PROCESS_ROWS, Poller, PollResult
+from .processes import ProcRow, psutil_source
 from .themes import load_themes
-from .widgets import Clock, DriverPane, EventLog, GraphView, KeyBar, Line, NoBalloonPane, PaneColumn, TextLines
+from .widgets import (
+    Clock,
+    DriverPane,
+    EventLog,
+    GraphView,
+    KeyBar,
+    Line,
+    MonitorAppMixin,
+    NoBalloonPane,
+    PaneColumn,
+    TextLines,
+)
+
+__all__ = ["GRAPH_REST_S", "MAX_PANES", "PROCESS_ROWS", "BalloonApp", "PollResult", "make_app"]
+
+if TYPE_CHECKING:
+    from .feature_decoder import FeatureDecoderScreen
 
 WidgetT = TypeVar("WidgetT")
 
-PROCESS_ROWS = 8
-OOM_MERGE_S = 120.0
-"""A kernel-log OOM report and a vmstat oom_kill rise this close in time are one kill."""
 SEEK_FRACTION = 0.1
 """``[``/``]`` move a replay by a tenth of the recording."""
-GRAPH_REST_S = 10.0
-"""While the balloon is at rest the graph is checked (and advances) every this many seconds."""
-MAX_PANES = 9
-
-
-class PollResult:
-    """One tick read by the poll thread, for the UI thread to apply (mutable: the poll
-    thread adds the graph, processes and notices as it goes)."""
-
-    __slots__ = ("sample", "error", "header", "summary", "panes", "no_balloon", "events", "graph",
-                 "graph_title", "processes", "poll_ms", "notices", "reset_events", "episode")
-
-    def __init__(self, sample: Sample | None, error: str | None = None, *,
-                 events: list[Event] | None = None,
-                 notices: list[tuple[str, str]] | None = None, reset_events: bool = False) -> None:
-        self.sample = sample
-        self.error = error
-        self.header = ""
-        self.summary: list[str] = []
-        self.panes: list[tuple[str, mv.PaneContent]] = []
-        self.no_balloon: list[str] | None = None
-        self.events: list[Event] = events if events is not None else []
-        self.graph: GraphFrame | None = None
-        self.graph_title = ""
-        self.processes: list[str] | None = None
-        self.poll_ms = 0.0
-        """Wall time of the poll, its graph included (poll thread)."""
-        self.notices: list[tuple[str, str]] = notices if notices is not None else []
-        """(title, message) pairs shown once as notifications."""
-        self.reset_events = reset_events
-        """A replay seek: the event log is rebuilt from ``events``."""
-        self.episode = ""
-        """The event pane's title suffix while an inflate/deflate episode is open."""
 
 
 def _ascii_terminal() -> bool:
@@ -89,15 +70,21 @@ def _ascii_terminal() -> bool:
     return "utf8" not in enc
 
 
-class BalloonApp(App):
+class BalloonApp(MonitorAppMixin, App):
     """balloontop's live monitor."""
 
     CSS_PATH = "balloontop.tcss"
     TITLE = "balloontop"
     ENABLE_COMMAND_PALETTE = True
 
+    size_hint: tuple[int, int] | None = None
+    """The terminal size ``make_app`` was given, for ``run_test(size=app.size_hint)``."""
+
     BINDINGS = [
         Binding("q", "quit", "Quit", id="quit"),
+        # top, htop and btop quit on ctrl+c and F10: so does balloontop (Textual would ask
+        # for ctrl+q instead).
+        Binding("ctrl+c,f10", "quit", "Quit", show=False, priority=True, id="quit_habit"),
         Binding("space,p", "toggle_pause", "Pause", key_display="space", id="pause"),
         Binding("plus", "slower", "Slower", key_display="+", id="slower"),
         Binding("minus", "faster", "Faster", key_display="-", id="faster"),
@@ -115,12 +102,15 @@ class BalloonApp(App):
         Binding("left_square_bracket", "seek(-1)", "Back", key_display="[", id="seek_back"),
         Binding("right_square_bracket", "seek(1)", "Fwd", key_display="]", id="seek_forward"),
         Binding("t", "cycle_theme", "Theme", id="theme"),
+        Binding("greater_than_sign", "next_guest(1)", "Guest", key_display=">", id="next_guest"),
+        Binding("less_than_sign", "next_guest(-1)", "Guest", key_display="<", id="prev_guest",
+                show=False),
         Binding("question_mark", "help", "Help", key_display="?", id="help"),
     ]
 
     def __init__(
         self,
-        source: Any,
+        source: SampleSource,
         *,
         interval: float = 1.0,
         theme: str = "dark",
@@ -133,31 +123,27 @@ class BalloonApp(App):
         user_theme_dir: Path | None = None,
         ascii_only: bool | None = None,
         color: bool = True,
-        recorder: Any = None,
+        recorder: Recorder | None = None,
         kernel_log_root: str | None = None,
         root: str | None = None,
+        guests: list[Guest] | None = None,
     ) -> None:
         super().__init__()
         self.source = source
         self.root = root
-        self.replay = callable(getattr(source, "take_events", None)) and callable(
-            getattr(source, "seek", None))
+        self.fleet = Fleet(guests or [Guest("", Monitor(source, recorder=recorder,
+                                                        kernel_log_root=kernel_log_root))])
+        self.focus = 0
+        """The guest whose figures, graph and processes are shown (several guests)."""
+        self.fleet_view = guests is not None
+        """Guests given (remote ones): a row and a state for each, even for one."""
+        self.replay = self.monitor.replay is not None
         """Over a ``ReplaySource``: events come from the recording, pause/step/seek act on it."""
-        self.kernel_log_root = None if self.replay else kernel_log_root
-        self.kernel_log: Any = None  # created in the poll thread with the first sample
-        self.oom_inference: Any = None
-        self._kernel_backlog: list[Sample] = []  # samples read before the kernel log started
-        self._kmsg_warned = False
-        self._rec_lock = threading.Lock()  # the poll thread and markers both write
-        self.event_log: list[Event | str] = []
-        """What the event pane shows, oldest first (a str is a plain markup line)."""
-        self._merged: set[int] = set()
-        self._step_request = False
-        self._seek_request: float | None = None
+        self.journal = EventJournal()
+        self.notes: list[Content] = []
+        """Lines of the event pane that are not events (``monitor started``)."""
         self.interval = max(float(interval), INTERVAL_FLOOR)
         self.clock = clock
-        self.process_source = process_source
-        self.process_interval = process_interval
         self.hostname = hostname
         self.uptime_override = uptime
         self.source_label = source_label
@@ -166,37 +152,16 @@ class BalloonApp(App):
         self.recorder = recorder
         self.paused = False
         self.window_index = 0
-        self.history = History()
-        self.detector = EventDetector()
-        self._record_failed = False
-        self.graph_builder: GraphBuilder | None = None  # created in the poll thread
-        self._graph_key: tuple | None = None
-        self._graph_checked_at = float("-inf")
-        self._prefill_events: list[Event] = []
-        self.poll_ms: list[float] = []
-        self.rate: float | None = None
+        self.graph_colors: dict[str, tuple[int, int, int]] = {}
         self.last_sample: Sample | None = None
         self.prev_sample: Sample | None = None
         self.tick_count = 0
         self.ui_ms: list[float] = []
         self.graph_ms: list[float] = []
-        self._proc_due = 0.0
-        self._proc_lines: list[str] | None = None
-        self._graph_size = (60, 12)
-        self._graph_colors: dict[str, tuple[int, int, int]] = {}
-        self._polling = False
-        """A poll is being read or waits to be applied (tests wait on it)."""
-        self._poll_thread: threading.Thread | None = None
-        self._wake = threading.Event()  # the poll thread's sleep ends early
-        self._applied = threading.Event()  # the UI thread applied the last result
-        self._poll_now = False
-        self._stopping = False
-        self._last_poll_start = 0.0
-        self._last_apply = float("-inf")
-        self._pane_width = 56
-        self._first_paint = threading.Event()  # set once the first frame is on the terminal
-        self._force_graph = False
+        self._prefill_events: list[Event] = []
         self._clock_fmt = ""
+        self._poll_died: str | None = None
+        self.poller = Poller(self, self.fleet, process_source, process_interval)
         themes, problems = load_themes(user_theme_dir)
         self.theme_names = list(themes)
         for t in themes.values():
@@ -209,12 +174,55 @@ class BalloonApp(App):
         self._unknown_theme = None if theme in themes else theme
         self.theme = wanted
 
+    # -- the pipeline's parts, as tests and screens see them ----------------------------
+
+    @property
+    def monitor(self) -> Monitor:
+        """The focused guest's pipeline (the only one, usually)."""
+        return self.fleet.guests[self.focus].monitor
+
+    @property
+    def history(self) -> History:
+        return self.monitor.history
+
+    @property
+    def detector(self) -> EventDetector:
+        return self.monitor.detector
+
+    @detector.setter
+    def detector(self, value: EventDetector) -> None:
+        self.monitor.detector = value
+
+    @property
+    def kernel_log(self) -> Any:
+        return self.monitor.kernel_log
+
+    @property
+    def oom_inference(self) -> Any:
+        return self.monitor.oom_inference
+
+    @property
+    def rate(self) -> float | None:
+        return self.monitor.history.rate_mib_s()
+
+    @property
+    def event_log(self) -> list[Event]:
+        """The events the pane shows, oldest first."""
+        return self.journal.events
+
+    @property
+    def poll_ms(self) -> list[float]:
+        return self.poller.poll_ms
+
+    @property
+    def _polling(self) -> bool:
+        return self.poller.polling
+
     # -- layout ----------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="header"):
-            yield Line(mv.header_line(None, self.hostname, self.interval, False,
-                                      self.uptime_override, self.source_label), id="title")
+            yield Line(self.header(None), id="title")
             yield Clock(self._clock_text(), id="clock")
         yield TextLines(["reading..."], id="summary")
         with Horizontal(id="main"):
@@ -235,8 +243,12 @@ class BalloonApp(App):
     def _footer_keys(self) -> list[tuple[str, str, str]]:
         """The keys the footer lists: the shown bindings this source can use."""
         return [(binding.key_display or binding.key, binding.description, binding.action)
-                for binding in self.BINDINGS
+                for binding in self.key_bindings()
                 if binding.show and self.check_action(binding.action.split("(")[0], ()) is not False]
+
+    def key_bindings(self) -> list[Binding]:
+        """``BINDINGS`` as ``Binding`` objects (every one is: no tuples here)."""
+        return [binding for binding in self.BINDINGS if isinstance(binding, Binding)]
 
     def _palette_key(self) -> str:
         if not self.ENABLE_COMMAND_PALETTE:
@@ -250,14 +262,12 @@ class BalloonApp(App):
 
         return dict(VARIABLES)
 
-    def prefill(self, samples) -> None:
+    def prefill(self, samples: Iterable[Sample]) -> None:
         """Feed past samples into the history and the event log before the app runs
         (a replay's earlier part, the screenshot scenarios)."""
-        from ..history import sample_metrics
-
         for sample in samples:
-            self.history.add(sample.time, sample_metrics(sample))
-            self._prefill_events.extend(self.detector.feed(sample))
+            self.monitor.history.add(sample.time, sample_metrics(sample))
+            self._prefill_events.extend(self.monitor.detector.feed(sample))
             self.last_sample = sample
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -266,24 +276,24 @@ class BalloonApp(App):
         if self.ascii_only:
             self.add_class("-ascii")
         for problem in self._theme_problems:
-            self.notify(str(problem), title="theme not loaded", severity="warning", timeout=8)
+            self.notify(str(problem), title="theme not loaded", severity="warning", timeout=8, markup=False)
         if self._unknown_theme:
             self.notify(f"no theme {self._unknown_theme!r}; using {self.theme!r}. "
-                        f"Known: {', '.join(self.theme_names)}", severity="warning", timeout=8)
+                        f"Known: {', '.join(self.theme_names)}", severity="warning", timeout=8, markup=False)
+        if self.recorder is not None:
+            self.notify(f"recording to {self.recorder.path}", title="recording", timeout=5, markup=False)
         self._update_graph_colors()
-        self._add_events([f"[dim]{self._stamp(self.clock())}[/] "
-                          f"{'replay started' if self.replay else 'monitor started'}"])
-        self._add_events(self._prefill_events)
+        started = "replay started" if self.replay else "monitor started"
+        self.notes = [mv.event_text(f"[$muted]{self._stamp(self.clock())}[/] {started}")]
+        self._add_events(self._prefill_events, rebuild=True)
         self.set_interval(1.0, self._clock_timer)
         self._install_signals()
         self._start_polling()
 
     def on_unmount(self) -> None:
-        self._stopping = True
-        self._wake.set()
-        self._applied.set()
-        if self.kernel_log is not None:
-            self.kernel_log.close()  # the live /dev/kmsg descriptor
+        self.poller.stop()
+        if self.monitor.kernel_log is not None:
+            self.monitor.kernel_log.close()  # the live /dev/kmsg descriptor
 
     def _install_signals(self) -> None:
         # SIGHUP (SSH link dropped) and SIGTERM: leave through App.exit so the driver
@@ -295,13 +305,13 @@ class BalloonApp(App):
 
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGHUP, signal.SIGTERM):
-                loop.add_signal_handler(sig, lambda s=sig: self.exit(return_code=128 + s))
+                loop.add_signal_handler(sig, self.exit, None, 128 + sig)  # result, return_code
         except (RuntimeError, NotImplementedError, ValueError):
             pass
 
     def watch_theme(self, _old: str, _new: str) -> None:
         self._update_graph_colors()
-        self._force_graph = True
+        self.poller.force_graph = True
 
     def _update_graph_colors(self) -> None:
         colors = {}
@@ -314,7 +324,7 @@ class BalloonApp(App):
                 colors[name] = (c.r, c.g, c.b)
             except Exception:
                 pass
-        self._graph_colors = colors
+        self.graph_colors = colors
 
     def _main(self, widget_id: str, expect_type: type[WidgetT]) -> WidgetT:
         """A widget of the monitor's own screen by id, whichever screen is on top (a tick
@@ -327,7 +337,7 @@ class BalloonApp(App):
             raise NoMatches(f"#{widget_id} is not a {expect_type.__name__}")
         return widget
 
-    # -- the clock (UI thread, cheap) --------------------------------------------------
+    # -- the header and the clock (UI thread, cheap) -------------------------------------
 
     @staticmethod
     def _stamp(t: float) -> str:
@@ -339,7 +349,8 @@ class BalloonApp(App):
     def _clock_timer(self) -> None:
         """The clock between polls. Live at 1 s or faster, each poll's frame already carries
         it: a second timer frame per second would double the screen updates."""
-        if self.paused or self.interval > 1.0 or time.monotonic() - self._last_apply > 1.5:
+        if (self.paused or self.interval > 1.0
+                or time.monotonic() - self.poller.last_apply > 1.5):
             self._tick_clock()
 
     def _tick_clock(self) -> None:
@@ -352,27 +363,36 @@ class BalloonApp(App):
             self._clock_fmt = text
             clock.update(text, layout=False)
 
-    # -- polling -----------------------------------------------------------------------
-    #
-    # One long-lived thread polls (``_poll_loop``); the UI thread only applies what it
-    # hands over, in one callback per tick. The thread waits until a result is applied
-    # before it reads the next, so one poll is in flight at a time.
+    def header(self, sample: Sample | None, stale: bool = False, label: str | None = None) -> Content:
+        """The title line: who, what state (live, paused, replay, stale), the interval."""
+        state = None
+        replay = self.monitor.replay
+        if replay is not None:
+            pos = replay.last_time if replay.last_time is not None else replay.start
+            where = f"{mv.fmt_clock(pos - replay.start)}/{mv.fmt_clock(replay.end - replay.start)}"
+            if replay.finished:
+                where += " end"
+            state = f"[b $accent]REPLAY[/] {where}"
+            if self.paused:
+                state = "[b $warning]PAUSED[/] " + state
+        elif self._poll_died is not None or stale:
+            state = "[b $error]STALE[/]"
+        return mv.header_line(sample, self.hostname, self.interval, self.paused,
+                              self.uptime_override, self.source_label if label is None else label,
+                              state=state,
+                              live=self.source.kind != "capture")  # a folder does not change
+
+    # -- ticks (UI thread) ---------------------------------------------------------------
 
     def _start_polling(self) -> None:
-        """Read the first sample here, on the UI thread (a few ms), so the driver panes are
+        """Read the first tick here, on the UI thread (a few ms), so the driver panes are
         mounted before the first layout and paint; then start the poll thread."""
-        import asyncio
-        import contextvars
-
-        self._loop = asyncio.get_running_loop()
-        self._ui_context = contextvars.copy_context()  # the app's context, for _to_ui
         self._capture_sizes()
-        first = self._read_tick()
+        first = self.poller.read()
         self._apply(first)
-        self.call_after_refresh(self._first_paint.set)
-        self._poll_thread = threading.Thread(target=self._poll_loop, args=(first,),
-                                             name="balloontop-poll", daemon=True)
-        self._poll_thread.start()
+        self.poller.polling = False
+        self.call_after_refresh(self.poller.first_paint.set)
+        self.poller.start(first)
 
     def _capture_sizes(self) -> None:
         """The graph's and the panes' sizes, for the poll thread (UI thread)."""
@@ -383,88 +403,15 @@ class BalloonApp(App):
             return
         size = graph.content_size
         if size.width > 0 and size.height > 0:
-            self._graph_size = (size.width, size.height)
+            self.poller.graph_size = (size.width, size.height)
         width = panes.content_size.width - 4
-        self._pane_width = width if width >= 30 else max(self.size.width // 2 - 5, 30)
+        self.poller.pane_width = width if width >= 30 else max(self.size.width // 2 - 5, 30)
 
-    def _poll_loop(self, first: PollResult) -> None:
-        """The poll thread: the first result's processes and graph, then one poll per tick."""
-        start = time.perf_counter()
-        # The first frame (header, summary, panes) is painted before any process scan or
-        # graph work (psutil's and plotext's imports would compete with it for the GIL).
-        self._first_paint.wait(2.0)
-        first.notices = []  # shown with its figures already
-        if first.sample is not None and self.process_source is not None:
-            try:
-                first.processes = self._process_lines(time.monotonic())
-            except Exception as exc:  # psutil failing degrades the process list only
-                first.processes = [f"process list unavailable: {type(exc).__name__}: {exc}"]
-        self._hand_over(first, start, figures_applied=True)
-        while self._wait_for_next_poll():
-            start = time.perf_counter()
-            self._hand_over(self._read_tick(), start)
-
-    def _read_tick(self) -> PollResult:
-        """One poll's reading; a failure becomes the result's error, never an exception."""
-        self._polling = True
-        self._last_poll_start = time.monotonic()
-        try:
-            return self._collect(self._pane_width)
-        except Exception as exc:  # a broken reading must not stop the monitor
-            return PollResult(None, error=f"{type(exc).__name__}: {exc}")
-
-    def _wait_for_next_poll(self) -> bool:
-        """Sleep until the next poll is due or asked for; ``False`` when the app stops."""
-        while not self._stopping:
-            if self._poll_now:
-                self._poll_now = False
-                return True
-            timeout = None
-            if not self.paused:
-                timeout = self._last_poll_start + self.interval - time.monotonic()
-                if timeout <= 0:
-                    return True
-            self._wake.wait(timeout)
-            self._wake.clear()
-        return False
-
-    def _request_poll(self) -> None:
-        """Poll now, paused or not (a step, a seek, a resume)."""
-        self._poll_now = True
-        self._wake.set()
-
-    def _hand_over(self, result: PollResult, start: float, figures_applied: bool = False) -> None:
-        """Add the graph to ``result``, hand it to the UI thread and wait until it is applied."""
-        if result.sample is not None:
-            force, self._force_graph = self._force_graph, False
-            try:
-                result.graph, result.graph_title = self._graph(
-                    result.sample, self._graph_size, WINDOWS[self.window_index][1], force)
-            except Exception as exc:  # pragma: no cover - plotext surprises
-                result.notices.append(("graph", f"{type(exc).__name__}: {exc}"))
-        result.poll_ms = (time.perf_counter() - start) * 1000
-        self._applied.clear()
-        if not self._to_ui(self._apply_tick, result, figures_applied):
-            return
-        while not self._applied.wait(0.5) and not self._stopping:
-            pass
-
-    def _to_ui(self, callback: Callable[..., None], *args: Any) -> bool:
-        """Run ``callback(*args)`` on the UI thread, without waiting (poll thread)."""
-        try:
-            self._loop.call_soon_threadsafe(callback, *args, context=self._ui_context)
-        except RuntimeError:  # the event loop is closed: the app has gone
-            self._stopping = True
-            return False
-        return True
-
-    def _apply_tick(self, result: PollResult, figures_applied: bool) -> None:
-        """One tick on screen: figures, processes, graph and clock in one frame (UI thread)."""
+    def apply_tick(self, result: PollResult, figures_applied: bool) -> None:
+        """One tick on screen: figures, processes, graph and clock in one frame."""
         start = time.perf_counter()
         try:
-            if figures_applied:  # the first sample: only its processes and graph are new
-                for title, notice in result.notices:
-                    self.notify(notice, title=title, severity="warning", timeout=8)
+            if figures_applied:  # the first tick: only its processes and graph are new
                 if result.processes is not None:
                     self._main("procs", TextLines).set_lines(result.processes)
             else:
@@ -475,194 +422,22 @@ class BalloonApp(App):
         except NoMatches:  # another screen is current, or the app is shutting down
             pass
         finally:
-            self._last_apply = time.monotonic()
-            self._polling = False
-            self._applied.set()
+            self.poller.applied()
             self.ui_ms.append((time.perf_counter() - start) * 1000)
-            self.poll_ms.append(result.poll_ms)
-            for figures in (self.ui_ms, self.poll_ms):
+            self.poller.poll_ms.append(result.poll_ms)
+            for figures in (self.ui_ms, self.poller.poll_ms):
                 if len(figures) > 1000:
                     del figures[:500]
 
-    def _record(self, sample: Sample | None, events) -> None:
-        if self.recorder is None:
-            return
-        with self._rec_lock:
-            try:
-                if sample is not None:
-                    self.recorder.write_sample(sample)
-                for event in events:
-                    self.recorder.write_event(event)
-            except OSError as exc:  # a full disk must not stop the monitor, but the user must know
-                if not self._record_failed:
-                    self._record_failed = True
-                    message = f"recording to {self.recorder.path} failed: {exc}"
-                    try:
-                        self.call_from_thread(self.notify, message, severity="error", timeout=30)
-                    except RuntimeError:  # already on the UI thread (the marker key)
-                        self.notify(message, severity="error", timeout=30)
-
-    def _next_samples(self) -> tuple[list[Sample], bool]:
-        """The samples of this tick (a replay may give several) and whether a seek
-        replaced the history."""
-        if not self.replay:
-            sample = self.source.sample()
-            return ([sample] if sample is not None else []), False
-        seek, self._seek_request = self._seek_request, None
-        if seek is not None:
-            self.source.seek(seek)
-            return self.source.history(WINDOWS[-1][1]), True
-        if self._step_request:
-            self._step_request = False
-            sample = self.source.step()
-            return ([sample] if sample is not None else []), False
-        return self.source.due(), False
-
-    def _replay_state(self) -> str:
-        src = self.source
-        pos = src.last_time if src.last_time is not None else src.start
-        where = f"{mv.fmt_clock(pos - src.start)}/{mv.fmt_clock(src.end - src.start)}"
-        if src.finished:
-            where += " end"
-        return f"[b $accent]REPLAY[/] {where}"
-
-    def _header(self, sample: Sample | None) -> str:
-        state = None
-        if self.replay:
-            state = self._replay_state()
-            if self.paused:
-                state = "[b $warning]PAUSED[/] " + state
-        return mv.header_line(sample, self.hostname, self.interval, self.paused,
-                              self.uptime_override, self.source_label, state=state)
-
-    def _collect(self, pane_width: int) -> PollResult:
-        from ..history import sample_metrics
-
-        samples, reset = self._next_samples()
-        if not samples:  # a replay between samples or at its end, a paused source
-            result = PollResult(None)
-            if self.replay:
-                result.header = self._header(self.last_sample)
-            return result
-        if reset:
-            self.history = History()
-            self._graph_key = None
-        prev = self.last_sample
-        events: list[Event] = []
-        for sample in samples:
-            self.history.add(sample.time, sample_metrics(sample))
-            if self.replay:
-                continue
-            events.extend(self.detector.feed(sample))
-            events.extend(self._kernel_events(sample, events))
-        sample = samples[-1]
-        notices: list[tuple[str, str]] = []
-        if self.replay:
-            events = self.source.take_events()
-        elif self.kernel_log is not None and self.kernel_log.warnings and not self._kmsg_warned:
-            self._kmsg_warned = True  # said once; the rest carries on
-            notices = [("kernel log", warning) for warning in self.kernel_log.warnings]
-        self._record(sample, events if not self.replay else ())
-        rate = self.history.rate_mib_s()
-        self.rate = rate
-        result = PollResult(sample, events=list(events), notices=notices, reset_events=reset)
-        result.header = self._header(sample)
-        result.summary = mv.summary_lines(sample, rate)
-        episode = self.detector.active_episode if not self.replay else None
-        if episode is not None:
-            verb = {"inflate": "inflating", "deflate": "deflating"}.get(episode.kind, episode.kind)
-            dots = "..." if self.ascii_only else "…"
-            result.episode = f"{verb}{dots} {mv.fmt_kib(abs(episode.moved_kib))}"
-        if self.oom_inference is not None and self.oom_inference.active:
-            doom = "likely deflate-on-OOM"
-            result.episode = f"{result.episode} ({doom})" if result.episode else doom
-        for reading in sample.drivers[:MAX_PANES]:
-            result.panes.append((mv.pane_id(reading),
-                                 mv.pane_content(sample, reading, prev, pane_width)))
-        if not sample.drivers:
-            result.no_balloon = mv.no_balloon_lines(sample)
-        # processes, less often than the balloon figures
-        now = time.monotonic()
-        if not self._first_paint.is_set() and self.process_source is not None:
-            pass  # the first scan of every process comes after the first frame (_poll_loop)
-        elif self._proc_lines is None or now >= self._proc_due:
-            result.processes = self._process_lines(now)
-        return result
-
-    def _process_lines(self, now: float) -> list[str]:
-        rows = self.process_source() if self.process_source is not None else None
-        self._proc_lines = process_lines(rows, PROCESS_ROWS)
-        self._proc_due = now + self.process_interval
-        return self._proc_lines
-
-    def _kernel_events(self, sample: Sample, detected: list[Event]) -> list[Event]:
-        """The kernel log's reports and the deflate-on-OOM inference (poll thread).
-
-        Not before the first frame: the first sample (read on the UI thread) is kept and
-        fed with the second; the log is read from its start then, so nothing is missed.
-        """
-        if self._poll_thread is None:  # the first sample, on the UI thread
-            self._kernel_backlog.append(sample)
-            return []
-        out: list[Event] = []
-        backlog, self._kernel_backlog = self._kernel_backlog, []
-        for earlier in backlog:
-            out.extend(self._kernel_events(earlier, detected))
-        if self.kernel_log_root is not None:
-            if self.kernel_log is None:
-                from ..kmsg import KernelLog
-                from ..oom import boot_time_of
-
-                self.kernel_log = KernelLog(self.kernel_log_root,
-                                            boot_time=boot_time_of(sample, now=sample.time))
-            out.extend(self.kernel_log.poll())
-        if self.oom_inference is None:
-            from ..kmsg.inference import DeflateOnOomDetector
-
-            self.oom_inference = DeflateOnOomDetector()
-        out.extend(self.oom_inference.feed(sample))
-        return out
-
-    def _graph(self, sample: Sample, graph_size: tuple[int, int], window_s: float,
-               force: bool) -> tuple[GraphFrame | None, str]:
-        """The graph's frame when its picture changed (else ``None``), and its title.
-
-        While the balloon is at rest its flat lines only slide along: the picture is checked
-        every ``GRAPH_REST_S`` instead of every tick (CPU, and bytes/s on slow links); a
-        moving balloon, a resize, a new window or theme redraw at once.
-        """
-        from .graph import raster_key
-
-        label = WINDOWS[self.window_index][0]
-        episode = self.detector.active_episode
-        moving = f" · {episode.kind}" if episode is not None and abs(self.rate or 0) < 0.05 else ""
-        sq = "#" if self.ascii_only else "■"
-        title = (f"[$balloon-graph]{sq}[/] balloon [$total-graph]{sq}[/] total "
-                 f"[$available-graph]{sq}[/] available · {label} · "
-                 f"{mv.fmt_rate(self.rate)}{moving}")
-        at_rest = episode is None and (self.rate is None or abs(self.rate) < 0.05)
-        if (at_rest and not force and self._graph_key is not None
-                and sample.time - self._graph_checked_at < GRAPH_REST_S):
-            return None, title
-        self._graph_checked_at = sample.time
-        times, values = self.history.window(window_s, ["balloon_kib", "mem_total_kib",
-                                                       "mem_available_kib"], now=sample.time)
-        series = {"balloon": values["balloon_kib"], "MemTotal": values["mem_total_kib"],
-                  "MemAvailable": values["mem_available_kib"]}
-        key = raster_key(times, series, sample.time, window_s, *graph_size) + (
-            tuple(sorted(self._graph_colors.items())), self.ascii_only, self.color)
-        if key == self._graph_key and not force:
-            return None, title  # same dots: no build, no repaint
-        if self.graph_builder is None:
-            self.graph_builder = GraphBuilder()  # imports plotext, off the UI thread
-        frame = self.graph_builder.build(
-            times, series, sample.time, window_s, graph_size[0], graph_size[1],
-            self._graph_colors, ascii_only=self.ascii_only, color=self.color)
-        self._graph_key = key
-        return GraphFrame(frame.text, key, frame.build_ms), title
+    def poll_thread_died(self, why: str) -> None:
+        """The poll thread ended with an exception: said, and the header says STALE."""
+        self._poll_died = why
+        self.notify(f"the poll thread stopped ({why}); figures are no longer updated",
+                    title="balloontop", severity="error", timeout=0, markup=False)
+        self._refresh_header()
 
     def _apply(self, result: PollResult) -> None:
-        """Figures and text of a result on screen (UI thread)."""
+        """Figures and text of a result on screen."""
         try:
             self._apply_result(result)
         except NoMatches:  # the app is shutting down
@@ -670,7 +445,7 @@ class BalloonApp(App):
 
     def _apply_graph(self, frame: GraphFrame | None, title: str) -> None:
         graph = self._main("graph", GraphView)
-        if frame is not None and tuple(frame.key[:2]) != tuple(self._graph_size):
+        if frame is not None and tuple(frame.key[:2]) != tuple(self.poller.graph_size):
             frame = None  # drawn for a size the graph no longer has
             self._redraw_graph_paused()
         if frame is not None:
@@ -682,27 +457,24 @@ class BalloonApp(App):
             graph.set_title(title)
 
     def _apply_result(self, result: PollResult) -> None:
-        if result.error:
-            self.notify(result.error, title="reading failed", severity="error", timeout=5)
-            return
         for title, notice in result.notices:
-            self.notify(notice, title=title, severity="warning", timeout=8)
+            self.notify(notice, title=title, severity="warning", timeout=8, markup=False)
+        if result.error:
+            self.notify(result.error, title="reading failed", severity="error", timeout=5, markup=False)
         sample = result.sample
-        if sample is None:
+        if sample is None and not result.panes and not result.events:
             if result.header:
                 self._main("title", Line).set(result.header)
-            return
-        self.tick_count += 1
-        self.prev_sample, self.last_sample = self.last_sample, sample
+            return  # nothing new (a replay between samples, a guest not read yet)
+        if sample is not None:
+            self.tick_count += 1
+            self.prev_sample, self.last_sample = self.last_sample, sample
         self._main("title", Line).set(result.header)
         self._main("summary", TextLines).set_lines(result.summary)
         self._apply_panes(result)
         if result.reset_events:
-            self.event_log = self.event_log[:1]  # keep the "replay started" line
-            self._merged.clear()
-            self._add_events(result.events, rebuild=True)
-        else:
-            self._add_events(result.events)
+            self.journal.clear()
+        self._add_events(result.events, rebuild=result.reset_events)
         log = self._main("events", EventLog)
         title = f"events · {result.episode}" if result.episode else "events"
         if log.border_title != title:
@@ -711,61 +483,21 @@ class BalloonApp(App):
             self._main("procs", TextLines).set_lines(result.processes)
 
     @staticmethod
-    def _event_text(item: Event | str) -> Text:
-        markup = item if isinstance(item, str) else mv.event_line(item)
-        # the log renders Rich markup, which knows no theme variables
-        for var, colour in (("$muted", "dim"), ("$error", "red"), ("$accent", "yellow"),
-                            ("$success", "green"), ("$primary", "blue"),
-                            ("$warning", "yellow")):
-            markup = markup.replace(var, colour)
-        return Text.from_markup(markup, emoji=False)  # no emoji table to load (start-up)
+    def _event_text(event: Event) -> Content:
+        return mv.event_text(event)  # guest text as plain text, theme variables kept
 
-    def _add_events(self, events, rebuild: bool = False) -> None:
-        """Append events to the event pane (UI thread).
-
-        The OOM kill seen in vmstat (``oom_kill`` rising) and the kernel log's report of the
-        same kill are one event: the log's line (victim, balloon figure) replaces the
-        vmstat line, and a vmstat line after the log's report is dropped.
-        """
-        changed = rebuild
-        appended: list[Event | str] = []
-        for event in events:
-            if isinstance(event, Event) and event.kind == "oom_kill":
-                index = self._oom_partner(event)
-                if index is not None:
-                    if _from_kernel_log(event):
-                        self.event_log[index] = event  # the log's line replaces vmstat's
-                        self._merged.add(id(event))
-                        changed = True
-                    else:  # the log's line came first: it already stands for this kill
-                        self._merged.add(id(self.event_log[index]))
-                    continue
-            self.event_log.append(event)
-            appended.append(event)
-        if len(self.event_log) > 500:
-            del self.event_log[: len(self.event_log) - 500]
+    def _add_events(self, events: Iterable[Event], rebuild: bool = False) -> None:
+        """Append events to the event pane (one line per OOM kill: ``EventJournal``)."""
+        appended, replaced = self.journal.add(events)
         try:
             log = self._main("events", EventLog)
         except NoMatches:
             return  # before mount (prefill): written by on_mount
-        if changed:
+        if rebuild or replaced:
             log.clear()
-            log.write_all([self._event_text(item) for item in self.event_log])
+            log.write_all(self.notes + [self._event_text(e) for e in self.journal.events])
         else:
-            log.write_all([self._event_text(item) for item in appended])
-
-    def _oom_partner(self, event: Event) -> int | None:
-        """Index of the shown oom_kill line of the other origin for the same kill."""
-        kernel = _from_kernel_log(event)
-        for index in range(len(self.event_log) - 1, -1, -1):
-            item = self.event_log[index]
-            if not isinstance(item, Event) or item.kind != "oom_kill":
-                continue
-            if _from_kernel_log(item) == kernel or id(item) in self._merged:
-                continue
-            if abs(item.time - event.time) <= OOM_MERGE_S:
-                return index
-        return None
+            log.write_all([self._event_text(e) for e in appended])
 
     def _apply_panes(self, result: PollResult) -> None:
         container = self._main("panes", PaneColumn)
@@ -774,47 +506,58 @@ class BalloonApp(App):
         for key, widget in existing.items():
             if key not in wanted:
                 widget.remove()
-        for key, content in result.panes:
-            pane = existing.get(key)
+        present = {k: w for k, w in existing.items() if k in wanted}
+        for index, (key, content) in enumerate(result.panes):
+            pane = present.get(key)
             if isinstance(pane, DriverPane):
                 pane.lines.set_lines(content.lines)
                 if pane.title_text != content.title:
                     pane.title_text = content.title
                     pane.border_title = content.title
+                continue
+            pane = DriverPane(key, content.title, content.lines, classes="pane")
+            # in the order given (a guest answering late goes before the ones after it)
+            later = next((present[k] for k in wanted[index + 1:] if k in present), None)
+            if later is not None:
+                container.mount(pane, before=later)
             else:
-                pane = DriverPane(key, content.title, content.lines, classes="pane")
-                pane.border_subtitle = str(len(container.children) + 1)
                 container.mount(pane)
+            present[key] = pane
         if result.no_balloon is not None:
-            pane = existing.get("none")
-            if isinstance(pane, NoBalloonPane):
-                pane.lines.set_lines(result.no_balloon)
+            none = existing.get("none")
+            if isinstance(none, NoBalloonPane):
+                none.lines.set_lines(result.no_balloon)
             else:
                 container.mount(NoBalloonPane(result.no_balloon, classes="pane"))
+        for number, pane in enumerate(self.panes(), 1):
+            if pane.border_subtitle != str(number):
+                pane.border_subtitle = str(number)  # 1-9 focus the pane of that number
         if self.focused is None and self.screen is self.screen_stack[0]:
-            panes = self.panes()
+            # the shown guest's first pane (several guests: not one that came first)
+            mine = f"{self.focus}:" if self.fleet_view else ""
+            panes = [p for p in self.panes() if str(getattr(p, "key", "")).startswith(mine)]
             if panes:
                 panes[0].focus()
 
     def graph_resized(self, width: int, height: int) -> None:
         """Redraw the graph for its new size (off the UI thread), whatever the poll does."""
-        if width <= 0 or height <= 0 or (width, height) == self._graph_size:
+        if width <= 0 or height <= 0 or (width, height) == self.poller.graph_size:
             return
-        self._graph_size = (width, height)
-        self._force_graph = True
+        self.poller.graph_size = (width, height)
+        self.poller.force_graph = True
         if self.last_sample is not None and self.tick_count:
             self._redraw_graph_paused()
 
     # -- helpers -----------------------------------------------------------------------
 
-    def panes(self) -> list:
+    def panes(self) -> list[Any]:
         try:
             container = self._main("panes", PaneColumn)
         except Exception:
             return []
         return [w for w in container.children if isinstance(w, (DriverPane, NoBalloonPane))]
 
-    def focused_pane(self):
+    def focused_pane(self) -> Any:
         for pane in self.panes():
             if pane is self.focused or (self.focused is not None and pane in self.focused.ancestors):
                 return pane
@@ -822,26 +565,23 @@ class BalloonApp(App):
         return panes[0] if panes else None
 
     def _refresh_header(self) -> None:
-        self._main("title", Line).set(self._header(self.last_sample))
+        self._main("title", Line).set(self.header(self.last_sample))
 
     # -- actions (every key is a binding) ------------------------------------------------
 
     def action_toggle_pause(self) -> None:
         self.paused = not self.paused
-        paused = getattr(self.source, "paused", None)
-        if isinstance(paused, bool):
-            try:
-                self.source.paused = self.paused
-            except Exception:
-                pass
+        replay = self.monitor.replay
+        if replay is not None:
+            replay.paused = self.paused
         self._refresh_header()
         if not self.paused:
-            self._request_poll()  # resume at once
+            self.poller.request()  # resume at once
 
     def _set_interval(self, value: float) -> None:
         self.interval = round(max(INTERVAL_FLOOR, min(value, 60.0)), 1)
         self._refresh_header()
-        self._wake.set()  # the poll thread takes the new interval from its last poll
+        self.poller.wake()  # the poll thread takes the new interval from its last poll
 
     def action_slower(self) -> None:
         self._set_interval(self.interval * 2 if self.interval >= 1 else self.interval + 0.2)
@@ -862,12 +602,12 @@ class BalloonApp(App):
         if 1 <= number <= len(panes):
             panes[number - 1].focus()
         else:
-            self.notify(f"no pane {number} ({len(panes)} shown)", timeout=2)
+            self.notify(f"no pane {number} ({len(panes)} shown)", timeout=2, markup=False)
 
     def action_cycle_window(self) -> None:
         self.window_index = (self.window_index + 1) % len(WINDOWS)
-        self._force_graph = True
-        self.notify(f"graph window: {WINDOWS[self.window_index][0]}", timeout=1.5)
+        self.poller.force_graph = True
+        self.notify(f"graph window: {WINDOWS[self.window_index][0]}", timeout=1.5, markup=False)
         if self.paused and self.last_sample is not None:
             self._redraw_graph_paused()
 
@@ -876,17 +616,18 @@ class BalloonApp(App):
         sample = self.last_sample
         if sample is None:
             return
-        frame, title = self._graph(sample, self._graph_size, WINDOWS[self.window_index][1], True)
+        frame, _title = self.poller.graph(sample, self.poller.graph_size,
+                                          WINDOWS[self.window_index][1], True)
         if frame is not None and self.is_running:
             self.call_from_thread(self._show_graph, frame)
-            self._force_graph = False
+            self.poller.force_graph = False
 
     def _show_graph(self, frame: GraphFrame) -> None:
         try:
             graph = self._main("graph", GraphView)
         except NoMatches:
             return
-        if graph.is_attached and tuple(frame.key[:2]) == tuple(self._graph_size):
+        if graph.is_attached and tuple(frame.key[:2]) == tuple(self.poller.graph_size):
             graph.show_frame(frame.text, frame.key)
 
     def action_features(self) -> None:
@@ -897,11 +638,11 @@ class BalloonApp(App):
         sample = self.last_sample
         devices = list(sample.virtio_devices) if sample is not None else []
         if not devices:
-            self.notify("no virtio devices in this source", timeout=3)
+            self.notify("no virtio devices in this source", timeout=3, markup=False)
             return
         selected = None
         if isinstance(pane, DriverPane):
-            _, _, instance = pane.key.partition(":")
+            instance = pane.key.rsplit(":", 1)[-1]
             if any(d.instance == instance for d in devices):
                 selected = instance
         screen = FeatureDecoderScreen(devices, selected=selected, root=self.root)
@@ -909,7 +650,7 @@ class BalloonApp(App):
         self.call_after_refresh(self._decoder_on_first_bit, screen)
 
     @staticmethod
-    def _decoder_on_first_bit(screen) -> None:
+    def _decoder_on_first_bit(screen: Any) -> None:
         """From the monitor the decoder opens on the device's first negotiated bit."""
         device = screen.device
         bits = sorted(device.features.bits) if device is not None and device.features else []
@@ -928,34 +669,31 @@ class BalloonApp(App):
         text = (text or "").strip()
         if not text:
             return
-        from ..events import marker
+        self._add_events([self.monitor.marker(self.clock(), text)])
 
-        event = marker(self.clock(), text)
-        self._add_events([event])
-        if not self.replay:
-            self._record(None, [event])
-
-    def kernel_log_rows(self) -> list:
+    def kernel_log_rows(self) -> list[Any]:
         """The kernel log's retained records with their tags (UI thread, a copy)."""
-        if self.kernel_log is None:
+        kernel_log = self.monitor.kernel_log
+        if kernel_log is None:
             return []
         for _ in range(5):
             try:
-                return self.kernel_log.highlighted()
+                return kernel_log.highlighted()
             except RuntimeError:  # the poll thread appended meanwhile
                 continue
         return []
 
     def action_kernel_log(self) -> None:
+        kernel_log = self.monitor.kernel_log
         if self.replay:
             note = "a replay holds the recorded events, not the kernel log"
-        elif self.kernel_log_root is None:
+        elif not self.monitor.reads_kernel_log:
             note = "no kernel log for this source"
-        elif self.kernel_log is None:
+        elif kernel_log is None:
             note = "the kernel log is read with the first sample"
         else:
             note = None
-        warnings = list(self.kernel_log.warnings) if self.kernel_log is not None else []
+        warnings = list(kernel_log.warnings) if kernel_log is not None else []
         from .screens import KernelLogScreen
 
         self.push_screen(KernelLogScreen(self.kernel_log_rows(), warnings, note))
@@ -963,56 +701,78 @@ class BalloonApp(App):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("replay_step", "seek") and not self.replay:
             return False  # replay keys: hidden in the live monitor
+        if action == "next_guest" and self.fleet.single:
+            return False  # one guest: nothing to switch to
         return True
+
+    def action_next_guest(self, step: int) -> None:
+        """Show the next (or previous) guest's figures, graph and processes; its panes get
+        the focus (below 100 columns only its panes are shown)."""
+        count = len(self.fleet.guests)
+        self.focus = (self.focus + step) % count
+        self.poller.graph_key = None  # another guest's history: draw it at once
+        self.poller.force_graph = True
+        self.notify(f"guest {self.focus + 1}/{count}: {self.fleet.guests[self.focus].title()}",
+                    timeout=1.5, markup=False)
+        self.poller.request()
+
+    def on_descendant_focus(self, event: Any) -> None:
+        """Focusing a pane of another guest (tab, 1-9, a click) makes that guest the shown one."""
+        pane = self.focused_pane()
+        key = getattr(pane, "key", "")
+        if self.fleet.single or ":" not in key:
+            return
+        index = key.split(":", 1)[0]
+        if index.isdigit() and int(index) != self.focus and int(index) < len(self.fleet.guests):
+            self.focus = int(index)
+            self.poller.graph_key = None
+            self.poller.force_graph = True
+            self.poller.request()
 
     def action_replay_step(self) -> None:
         if not self.replay:
             return
-        self._step_request = True
+        self.monitor.step()
         self._pause_for_replay()
 
     def action_seek(self, direction: int) -> None:
-        if not self.replay:
+        replay = self.monitor.replay
+        if replay is None:
             return
-        src = self.source
-        span = max(src.end - src.start, 0.0)
+        span = max(replay.end - replay.start, 0.0)
         delta = max(span * SEEK_FRACTION, self.interval)
-        base = self._seek_request if self._seek_request is not None else (
-            src.last_time if src.last_time is not None else src.start)
-        self._seek_request = min(max(base + direction * delta, src.start), src.end)
-        self._request_poll()
+        pending = self.monitor.seek_pending
+        base = pending if pending is not None else (
+            replay.last_time if replay.last_time is not None else replay.start)
+        self.monitor.seek(min(max(base + direction * delta, replay.start), replay.end))
+        self.poller.request()
 
     def _pause_for_replay(self) -> None:
-        if not self.paused:
+        replay = self.monitor.replay
+        if not self.paused and replay is not None:
             self.paused = True
-            self.source.paused = True
-        self._request_poll()
+            replay.paused = True
+        self.poller.request()
 
     def action_cycle_theme(self) -> None:
         names = self.theme_names
         index = names.index(self.theme) if self.theme in names else -1
         self.theme = names[(index + 1) % len(names)]
-        self.notify(f"theme: {self.theme}", timeout=1.5)
+        self.notify(f"theme: {self.theme}", timeout=1.5, markup=False)
 
     def action_help(self) -> None:
         from .screens import HelpScreen
 
-        self.push_screen(HelpScreen(self.BINDINGS))
+        self.push_screen(HelpScreen(self.key_bindings()))
 
-    def get_system_commands(self, screen: Screen):
-        yield from super().get_system_commands(screen)
+    def get_system_commands(self, screen: Screen) -> Iterator[SystemCommand]:
+        yield from super().get_system_commands(screen)  # Textual's, less its Theme (the mixin)
         for binding in self.BINDINGS:
             if (binding.show or binding.id == "next_pane") and binding.action not in (
-                    "quit",) and self.check_action(
-                    binding.action.split("(")[0], ()):
+                    "quit",) and self.check_action(binding.action.split("(")[0], ()):
                 yield SystemCommand(binding.description, f"{binding.description} "
                                     f"(key {binding.key_display or binding.key})",
                                     lambda a=binding.action: self.run_action(a))
-
-
-def _from_kernel_log(event: Event) -> bool:
-    """An event from the kernel log carries the log's own stamp (``details["uptime_s"]``)."""
-    return "uptime_s" in (event.details or {})
 
 
 def make_app(
@@ -1020,7 +780,7 @@ def make_app(
     interval: float = 1.0,
     theme: str = "dark",
     clock: Callable[[], float] = time.time,
-    source: Any = None,
+    source: SampleSource | None = None,
     process_source: Callable[[], list[ProcRow] | None] | None | str = "auto",
     hostname: str | None = None,
     size: tuple[int, int] | None = None,
@@ -1029,45 +789,44 @@ def make_app(
     user_theme_dir: Path | None = None,
     ascii_only: bool | None = None,
     color: bool = True,
-    recorder: Any = None,
+    recorder: Recorder | None = None,
     source_label: str | None = None,
     kernel_log: bool | str = "auto",
+    guests: list[Guest] | None = None,
 ) -> BalloonApp:
     """The monitor, ready to ``run()`` or ``run_test(size=...)``.
 
-    ``source``: anything with ``sample() -> Sample | None`` (a ``Sampler``, a replay, the
-    demo); default a ``Sampler`` over ``root`` with ``clock``. ``process_source``: a
-    callable giving process rows, ``None`` for "no processes" (a capture), or ``"auto"``
-    (psutil when ``root`` is ``/``). ``size`` is kept for callers that want to pass the
-    terminal size along with the app (``run_test(size=app.size_hint)``). ``kernel_log``:
-    read the kernel log (``"auto"``: the live ``/dev/kmsg``, or ``<root>/dev/kmsg`` when a
-    capture has one; not for a demo or a replay source).
+    ``source``: a ``SampleSource`` (a ``Sampler``, a replay, the demo); default a
+    ``Sampler`` over ``root`` with ``clock``. ``process_source``: a callable giving process
+    rows, ``None`` for "no processes" (a capture), or ``"auto"`` (psutil when the source is
+    this machine). ``size`` is kept for callers that want to pass the terminal size along
+    with the app (``run_test(size=app.size_hint)``). ``kernel_log``: read the kernel log
+    (``"auto"``: the live ``/dev/kmsg``, or ``<root>/dev/kmsg`` when a capture has one;
+    never for a demo or a replay). ``guests``: several guests at once (each a ``Guest`` with
+    its own ``Monitor``); ``source`` is then the first guest's.
     """
     from ..sampler import Sampler
 
-    live = os.path.abspath(root) == "/"
     if source is None:
         source = Sampler(root, clock=clock)
+    live = source.kind == "live"
     if process_source == "auto":
         process_source = psutil_source(PROCESS_ROWS) if live and source_label is None else None
     if hostname is None and live and source_label is None:
         hostname = socket.gethostname()
     if source_label is None:
-        source_label = "" if live else f" · root {os.path.basename(os.path.normpath(root)) or root}"
-        if not live:
+        source_label = ""
+        if source.kind == "capture":
             parent = os.path.basename(os.path.dirname(os.path.normpath(root)))
             source_label = f" · capture {parent}/{os.path.basename(os.path.normpath(root))}"
-    if kernel_log == "auto":
-        # The live /dev/kmsg, or a capture's recorded <root>/dev/kmsg when it has one (a
-        # capture without one is not worth a warning); never for a demo or a replay.
-        kernel_log = (live or os.path.isfile(os.path.join(root, "dev", "kmsg"))) and not (
-            hasattr(source, "take_events") or hasattr(source, "title"))
+    log_root = kernel_log_root_for(source, root) if kernel_log == "auto" else (
+        root if kernel_log else None)
     app = BalloonApp(
-        source, interval=interval, theme=theme, clock=clock, process_source=process_source,
+        source, interval=interval, theme=theme, clock=clock,
+        process_source=process_source if callable(process_source) else None,
         process_interval=process_interval, hostname=hostname, uptime=uptime,
         source_label=source_label, user_theme_dir=user_theme_dir, ascii_only=ascii_only,
-        color=color, recorder=recorder, kernel_log_root=root if kernel_log else None,
-        root=root,
+        color=color, recorder=recorder, kernel_log_root=log_root, root=root, guests=guests,
     )
     app.size_hint = size
     return app

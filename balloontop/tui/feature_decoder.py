@@ -17,35 +17,30 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from rich.text import Text
+from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.geometry import Size
 from textual.markup import escape
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ..drivers.virtio_balloon import accounting_of
-from ..model import FeatureSet, VirtioDevice
-from ..virtio.decode import DecodedBit, decode_bits, parse_any, unknown_bits
+from ..model import VirtioDevice
+from ..virtio.decode import DecodedBit, decode_bits, parse_any
 from ..virtio.ids import device_type, parse_device
-from ..virtio.tables import (
-    BALLOON_F_DEFLATE_ON_OOM,
-    BALLOON_F_FREE_PAGE_HINT,
-    BALLOON_F_MUST_TELL_HOST,
-    BALLOON_F_PAGE_POISON,
-    BALLOON_F_REPORTING,
-    BALLOON_F_STATS_VQ,
-    F_VERSION_1,
-    bit_range,
-)
+from ..virtio.tables import bit_range
+from ..virtio.decode import short_name
+from ..virtio.whatif import BALLOON_ID, feature_set, mask, toggled, whatif_effects
+from .guest_text import clean, content
 
-BALLOON_ID = 5
+__all__ = ["feature_set", "whatif_effects"]  # the what-if core, re-exported for callers
 PASTED = "pasted"
 
 
@@ -97,14 +92,6 @@ def grid_width(device: VirtioDevice) -> int:
     return -(-width // 16) * 16
 
 
-def feature_set(bits: Sequence[int], width: int, device_id: int | None) -> FeatureSet:
-    """A ``FeatureSet`` for ``bits`` as the kernel would print it in ``width`` characters."""
-    chosen = set(bits)
-    raw = "".join("1" if i in chosen else "0" for i in range(max(width, max(chosen, default=-1) + 1)))
-    ordered = tuple(sorted(chosen))
-    return FeatureSet(raw=raw, bits=ordered, unknown_bits=unknown_bits(ordered, device_id))
-
-
 def pasted_device(features: str, device: str = "") -> VirtioDevice:
     """The pseudo-device for a pasted value; ``ValueError`` in plain words when it is not one."""
     if not features.strip():
@@ -130,82 +117,6 @@ def pasted_device(features: str, device: str = "") -> VirtioDevice:
 def device_label(device: VirtioDevice) -> str:
     kind = device.type or (f"id {device.device_id}" if device.device_id is not None else "no type")
     return f"{device.instance} {kind}"
-
-
-def _onoff(on: bool) -> str:
-    return "on" if on else "off"
-
-
-def whatif_effects(device: VirtioDevice, what_if: set[int] | frozenset[int]) -> list[str]:
-    """What would change, in words, if ``device`` had ``what_if`` negotiated instead.
-
-    One line per toggled bit, by bit. For a balloon the accounting line is computed by the
-    balloon driver's own rule (``accounting_of``), so it cannot disagree with the monitor.
-    """
-    actual = set(device.features.bits) if device.features else set()
-    changed = sorted(actual ^ set(what_if))
-    lines: list[str] = []
-    for bit in changed:
-        on = bit in what_if
-        decoded = decode_bits([bit], device.device_id)[0]
-        name = decoded.name or "unknown bit"
-        head = f"bit {bit} {_short(name)} turned {_onoff(on)}: "
-        text = _balloon_effect(device, bit, on, what_if) if device.device_id == BALLOON_ID else None
-        if text is None and bit == F_VERSION_1:
-            text = ("the device would be a modern (virtio 1.0+) device: little-endian, spec semantics" if on else
-                    "the device would be driven as a legacy (pre-1.0) device: native-endian config, "
-                    "legacy feature semantics")
-        if text is None:
-            if decoded.known:
-                verb = "would be used" if on else "would no longer be used"
-                text = f"{decoded.meaning} -- {verb}"
-            elif decoded.kind == "device-specific":
-                text = "what it does depends on the device type (none given)"
-            else:
-                text = f"no table says what it does ({bit_range(bit)})"
-        lines.append(head + text)
-    return lines
-
-
-def _short(name: str) -> str:
-    for prefix in ("VIRTIO_BALLOON_F_", "VIRTIO_"):
-        if name.startswith(prefix):
-            return name[len(prefix):]
-    return name
-
-
-def _balloon_effect(device: VirtioDevice, bit: int, on: bool, what_if: set[int] | frozenset[int]) -> str | None:
-    if bit == BALLOON_F_DEFLATE_ON_OOM:
-        width = device.features.width if device.features else 64
-        now = accounting_of(device)
-        then = accounting_of(replace(device, features=feature_set(sorted(what_if), width, device.device_id)))
-        if then == "used":
-            why = ("ballooned memory would stay in MemTotal and show as used, and the guest would "
-                   "deflate the balloon (oom_pages per OOM event) before the OOM killer runs")
-        else:
-            why = ("ballooned memory would be removed from MemTotal (MemTotal shrinks as the balloon "
-                   "inflates), and the guest would not give pages back when it runs out of memory")
-        if now is None:  # no features file: the monitor cannot tell the mode today
-            return f"accounting would be {then} (today unknown: features not readable): {why}"
-        return f"accounting would change from {now} to {then}: {why}"
-    if bit == BALLOON_F_STATS_VQ:
-        return ("the host would receive memory statistics from the guest (stats virtqueue)" if on else
-                "the host would not receive memory statistics from the guest (no stats virtqueue)")
-    if bit == BALLOON_F_REPORTING:
-        return ("free page reporting: the guest would report free pages so the host can drop their "
-                "backing (host RSS shrinks; guest MemFree and MemTotal unchanged)" if on else
-                "no free page reporting: the host would keep backing the guest's free pages")
-    if bit == BALLOON_F_FREE_PAGE_HINT:
-        return ("free page hinting: on a host request the guest would list free pages so live "
-                "migration can skip them" if on else
-                "no free page hinting: live migration would copy free pages too")
-    if bit == BALLOON_F_PAGE_POISON:
-        return ("the host would keep the guest's poison value in reported/hinted pages" if on else
-                "if the guest poisons freed pages (page_poison, init_on_free), Linux would turn free "
-                "page reporting off")
-    if bit == BALLOON_F_MUST_TELL_HOST:
-        return "only the order of deflation changes; no effect on the numbers balloontop shows"
-    return None
 
 
 def explain(device: VirtioDevice, bit: int, what_if: set[int] | frozenset[int] | None = None) -> str:
@@ -247,9 +158,9 @@ def explain(device: VirtioDevice, bit: int, what_if: set[int] | frozenset[int] |
         effects = whatif_effects(device, what_if)
         if effects:
             # The user's own change comes first: at 80x24 the panel shows about 8 lines.
-            toggled = " ".join(f"{'+' if b in what_if else '-'}{b}" for b in sorted(actual ^ set(what_if)))
-            mask = f"0x{sum(1 << b for b in what_if):x}"
-            head = [f"[b $primary]what-if[/] {toggled} = {mask} (hypothetical, nothing is written; r resets):"]
+            changes = " ".join(f"{'+' if b in what_if else '-'}{b}" for b in toggled(device, what_if))
+            head = [f"[b $primary]what-if[/] {changes} = {mask(what_if)} (hypothetical, nothing is "
+                    "written; r resets):"]
             head += [f"  {escape(e)}" for e in effects]
             lines = head + [""] + lines
         else:
@@ -300,7 +211,7 @@ class BitGrid(Widget, can_focus=True):
 
     cursor: reactive[int] = reactive(0)
 
-    def __init__(self, glyphs: Glyphs, **kwargs) -> None:
+    def __init__(self, glyphs: Glyphs, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.glyphs = glyphs
         self.cells = 64
@@ -309,7 +220,8 @@ class BitGrid(Widget, can_focus=True):
         self.offered: frozenset[int] | None = None
         self.what_if: frozenset[int] = frozenset()
 
-    def show(self, cells: int, bits, unknown, offered, what_if) -> None:
+    def show(self, cells: int, bits: Iterable[int], unknown: Iterable[int], offered: Iterable[int] | None,
+             what_if: Iterable[int]) -> None:
         self.cells = cells
         self.bits = frozenset(bits)
         self.unknown = frozenset(unknown)
@@ -341,7 +253,7 @@ class BitGrid(Widget, can_focus=True):
             return g.offered, "bitgrid--offered"
         return g.unset, "bitgrid--unset"
 
-    def get_content_height(self, container, viewport, width: int) -> int:
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return 1 + -(-self.cells // self.per_row)
 
     def render(self) -> Text:
@@ -388,7 +300,7 @@ class BitGrid(Widget, can_focus=True):
         bit = (y - 1) * per_row + col
         return bit if abs(self.glyph_x(col) - x) <= 1 and bit < self.cells else None
 
-    def on_click(self, event) -> None:
+    def on_click(self, event: events.Click) -> None:
         bit = self.bit_at(event.x, event.y)
         if bit is not None:
             self.cursor = bit
@@ -411,30 +323,38 @@ class BitGrid(Widget, can_focus=True):
 
 
 class FeatureDecoderScreen(Screen):
-    """Virtio devices on the left, the selected device's bits as a grid, the bit explained."""
+    """The same layout from the monitor (``f``) and alone (``balloontop decode``).
+
+    Left: the virtio devices, and under them the selected device's negotiated bits, each
+    with its name and a one-line meaning (unknown bits marked): what a newcomer reads first.
+    Right: the bits as a grid (the cursor starts on the first negotiated bit), the paste
+    fields and the explanation of the bit under the cursor. The key bar lists this screen's
+    keys only (not the monitor's).
+    """
 
     DEFAULT_CSS = """
     FeatureDecoderScreen { layout: horizontal; background: $surface; }
-    FeatureDecoderScreen #fd-devices {
-        width: 24; height: 1fr; border: round $panel; background: $surface;
+    FeatureDecoderScreen #fd-left { width: 1fr; max-width: 44; height: 1fr; }
+    FeatureDecoderScreen #fd-devices, FeatureDecoderScreen #fd-bits {
+        border: round $panel; background: $surface;
         border-title-color: $text-muted; border-subtitle-color: $text-muted;
     }
-    FeatureDecoderScreen #fd-devices:focus { border: round $accent; }
-    FeatureDecoderScreen #fd-centre { width: 1fr; height: 1fr; }
+    FeatureDecoderScreen #fd-devices { height: auto; max-height: 40%; text-wrap: nowrap; text-overflow: ellipsis; }
+    FeatureDecoderScreen #fd-bits { height: 1fr; text-wrap: nowrap; text-overflow: ellipsis; }
+    FeatureDecoderScreen #fd-devices:focus, FeatureDecoderScreen #fd-bits:focus { border: round $accent; }
+    FeatureDecoderScreen #fd-centre { width: 1fr; min-width: 46; height: 1fr; }
     FeatureDecoderScreen #fd-gridbox { height: auto; border: round $panel; padding: 0 1; }
     FeatureDecoderScreen #fd-gridbox:focus-within { border: round $accent; }
-    FeatureDecoderScreen #fd-legend { height: auto; color: $text-muted; padding: 0 1; }
+    FeatureDecoderScreen #fd-legend { height: 1; color: $text-muted; text-wrap: nowrap; }
     FeatureDecoderScreen #fd-inputs { height: 3; }
     FeatureDecoderScreen #fd-features { width: 1fr; }
-    FeatureDecoderScreen #fd-device { width: 20; }
+    FeatureDecoderScreen #fd-device { width: 18; }
     FeatureDecoderScreen #fd-error { height: auto; color: $error; text-style: bold; padding: 0 1; }
     FeatureDecoderScreen #fd-error.-empty { display: none; }
     FeatureDecoderScreen #fd-detailbox { height: 1fr; border: round $panel; padding: 0 1; }
     FeatureDecoderScreen #fd-detailbox:focus { border: round $accent; }
     FeatureDecoderScreen #fd-detail { height: auto; }
-    FeatureDecoderScreen Footer { dock: bottom; }
-    /* 80x24: one-line inputs and a narrower list, so the detail panel keeps 8 lines. */
-    FeatureDecoderScreen.-narrow #fd-devices { width: 20; }
+    /* Under 32 rows: one-line inputs, so the explanation keeps 8 lines at 80x24. */
     FeatureDecoderScreen.-short #fd-inputs { height: 1; margin: 0 0 0 1; }
     FeatureDecoderScreen.-short #fd-inputs Input {
         border: none; height: 1; padding: 0 1; background: $panel;
@@ -450,7 +370,8 @@ class FeatureDecoderScreen(Screen):
         Binding("slash,i", "focus_input", "Paste", key_display="/", id="decoder.input"),
         Binding("space,x", "toggle", "What-if", key_display="space", id="decoder.toggle"),
         Binding("r", "reset", "Reset", id="decoder.reset"),
-        Binding("escape,q", "close", "Close", key_display="q", id="decoder.close"),
+        Binding("escape", "back", "Back", key_display="esc", id="decoder.back"),
+        Binding("q", "close", "Close", id="decoder.close"),
     ]
 
     def __init__(
@@ -476,34 +397,54 @@ class FeatureDecoderScreen(Screen):
             balloons = [i for i, d in enumerate(self.devices) if d.device_id == BALLOON_ID]
             self.index = balloons[0] if balloons else 0
         self.what_if: set[int] = set()
+        self._listed_bits: list[int] = []
+
+    @property
+    def standalone(self) -> bool:
+        """``balloontop decode``: the screen is the app's only one (q quits the program)."""
+        return len(self.app.screen_stack) <= 1
 
     # -- layout
 
     def compose(self) -> ComposeResult:
-        devices = OptionList(id="fd-devices")
-        devices.border_title = "virtio devices"
-        if self.root:
-            devices.border_subtitle = f"root {self.root}"
-        yield devices
+        from .widgets import KeyBar
+
+        with Vertical(id="fd-left"):
+            devices = OptionList(id="fd-devices")
+            devices.border_title = "virtio devices"
+            if self.root:
+                devices.border_subtitle = content("root $root", root=self.root)
+            yield devices
+            bits = OptionList(id="fd-bits")
+            bits.border_title = "negotiated bits"
+            yield bits
         with Vertical(id="fd-centre"):
             with Vertical(id="fd-gridbox"):
                 yield BitGrid(self.glyphs, id="fd-grid")
-            yield Static(self._legend(), id="fd-legend")
+            yield Static(self._legend(), id="fd-legend", markup=False)
             with Horizontal(id="fd-inputs"):
-                yield Input(placeholder="paste: 0110..., 0x1c or 1,2,32 (Enter)", id="fd-features")
+                yield Input(placeholder="paste 0110.., 0x1c or 1,2,32", id="fd-features")
                 yield Input(value=self.initial_device, placeholder="device type", id="fd-device")
             yield Static("", id="fd-error", classes="-empty")
             with VerticalScroll(id="fd-detailbox", can_focus=True) as box:
                 box.border_title = "bit"
                 yield Static("", id="fd-detail")
-        yield Footer()
+        yield KeyBar(self._keys(), namespace="screen", id="fd-keys")
+
+    def _keys(self) -> list[tuple[str, str, str]]:
+        arrows = "hjkl" if self.glyphs is ASCII_GLYPHS else "←↑↓→"
+        keys = [(arrows, "Move", ""), ("tab", "Panel", "app.focus_next"), ("/", "Paste", "focus_input"),
+                ("space", "What-if", "toggle"), ("r", "Reset", "reset"), ("esc", "Back", "back")]
+        return keys + [("q", "Close", "close")]
 
     def _legend(self) -> str:
         g = self.glyphs
-        return (f"{g.set} set  {g.unknown} unknown, set  {g.unset} off  {g.offered} offered only  "
+        return (f"{g.set} set  {g.unknown} unknown  {g.unset} off  {g.offered} offered  "
                 f"{g.added}{g.removed} what-if")
 
     def on_mount(self) -> None:
+        if self.standalone:
+            self.query_one("#fd-keys").set_keys(self._keys()[:-1] + [("q", "Quit", "close")])
         self._fill_list()
         grid = self.query_one(BitGrid)
         self.watch(grid, "cursor", self._cursor_moved, init=False)
@@ -525,43 +466,74 @@ class FeatureDecoderScreen(Screen):
         listing.clear_options()
         for device in self.devices:
             driver = device.driver or ("pasted value" if device.instance == PASTED else "no driver")
-            if len(driver) > 14:  # the list is 16 cells wide inside at 80 columns, 2 of indent
-                driver = driver[:13] + ("…" if self.glyphs is UNICODE_GLYPHS else "~")
-            prompt = Text(device_label(device)[:16])
-            prompt.append("\n  " + driver, "dim")
+            prompt = Text(clean(device_label(device)), no_wrap=True, overflow="ellipsis")
+            prompt.append(" " + clean(driver), "dim")
             listing.add_option(Option(prompt, id=device.instance))
         if not self.devices:
-            listing.add_option(Option("no virtio devices:\npaste a value below", disabled=True))
+            listing.add_option(Option("no virtio devices: paste a value", disabled=True))
         elif listing.highlighted != self.index:
             listing.highlighted = self.index
+
+    def _fill_bits(self, device: VirtioDevice | None) -> None:
+        """The negotiated bits, each with its name and one-line meaning."""
+        listing = self.query_one("#fd-bits", OptionList)
+        listing.clear_options()
+        fs = device.features if device is not None else None
+        self._listed_bits = list(fs.bits) if fs else []
+        for bit in decode_bits(self._listed_bits, device.device_id if device else None):
+            prompt = Text(f"{bit.bit:>3} ", no_wrap=True, overflow="ellipsis")
+            if bit.known and bit.name:
+                prompt.append(short_name(bit.name), "bold")
+                prompt.append("  " + _one_line(bit.meaning), "dim")
+            elif bit.kind == "device-specific":
+                prompt.append("device-specific", "bold")
+                prompt.append("  no device type given", "dim")
+            else:
+                prompt.append(f"{self.glyphs.unknown} unknown", "bold yellow")
+                prompt.append(f"  in no table ({bit_range(bit.bit)})", "dim")
+            listing.add_option(Option(prompt, id=f"bit-{bit.bit}"))
+        if fs is None:
+            listing.add_option(Option("no features file" if device else "nothing decoded yet",
+                                      disabled=True))
+        elif not self._listed_bits:
+            listing.add_option(Option("no bits negotiated", disabled=True))
+        unknown = f", {len(fs.unknown_bits)} unknown" if fs and fs.unknown_bits else ""
+        listing.border_title = f"negotiated bits: {len(self._listed_bits)}{unknown}" if fs else "negotiated bits"
 
     def _show_device(self) -> None:
         device = self.device
         grid = self.grid
         self.what_if = set(device.features.bits) if device and device.features else set()
+        self._fill_bits(device)
+        box = self.query_one("#fd-gridbox")
         if device is None:
             grid.show(64, (), (), None, ())
-            self.query_one("#fd-gridbox").border_title = "no device: paste a features value below"
+            box.border_title = "no device: paste a features value below"
             self._update_detail()
             return
         fs = device.features
         grid.show(grid_width(device), fs.bits if fs else (), fs.unknown_bits if fs else (),
                   device.offered_bits, self.what_if)
-        box = self.query_one("#fd-gridbox")
         box.border_subtitle = ""
+        label = device_label(device)
         if fs is None:
-            box.border_title = f"{escape(device_label(device))}: no features file"
+            box.border_title = content("$label: no features file", label=label)
         else:
             unknown = f", {len(fs.unknown_bits)} unknown" if fs.unknown_bits else ""
             offered = ""
             if device.offered_bits is not None:
                 missing = sorted(set(device.offered_bits) - set(fs.bits))
                 offered = f", {len(missing)} offered only"
-            box.border_title = (f"{escape(device_label(device))}: {len(fs.bits)} of {fs.width} bits set"
-                                f"{unknown}{offered}")
+            box.border_title = content(f"$label: {len(fs.bits)} of {fs.width} bits set{unknown}{offered}",
+                                       label=label)
             # The same value as a mask, as QEMU traces and bug reports often give it.
-            box.border_subtitle = f"0x{sum(1 << b for b in fs.bits):x}"
-        self._update_detail()
+            box.border_subtitle = mask(fs.bits)
+        # A newcomer starts on what the device negotiated, not on bit 0 (often not set).
+        first = fs.bits[0] if fs and fs.bits else 0
+        if grid.cursor != first:
+            grid.cursor = first  # the watcher updates the detail
+        else:
+            self._update_detail()
 
     def _update_detail(self) -> None:
         device = self.device
@@ -576,6 +548,9 @@ class FeatureDecoderScreen(Screen):
         box.border_title = f"bit {bit}"
         detail.update(explain(device, bit, self.what_if))
         box.scroll_home(animate=False)
+        listing = self.query_one("#fd-bits", OptionList)
+        if bit in self._listed_bits and listing.highlighted != self._listed_bits.index(bit):
+            listing.highlighted = self._listed_bits.index(bit)
 
     def _cursor_moved(self, _bit: int) -> None:
         self._update_detail()
@@ -583,6 +558,11 @@ class FeatureDecoderScreen(Screen):
     # -- events
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option_list.id == "fd-bits":
+            index = event.option_index
+            if 0 <= index < len(self._listed_bits) and self.grid.cursor != self._listed_bits[index]:
+                self.grid.cursor = self._listed_bits[index]
+            return
         if event.option_list.id != "fd-devices" or event.option_index == self.index:
             return
         if 0 <= event.option_index < len(self.devices):
@@ -590,7 +570,7 @@ class FeatureDecoderScreen(Screen):
             self._show_device()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        if event.option_list.id == "fd-devices":
+        if event.option_list.id in ("fd-devices", "fd-bits"):
             self.grid.focus()
 
     def on_input_changed(self, event: Input.Changed) -> None:
@@ -624,7 +604,7 @@ class FeatureDecoderScreen(Screen):
 
     def _set_error(self, message: str) -> None:
         error = self.query_one("#fd-error", Static)
-        error.update(escape(message))
+        error.update(content("$m", m=message))  # holds the user's input: text, not markup
         error.set_class(not message, "-empty")
 
     # -- actions
@@ -632,7 +612,7 @@ class FeatureDecoderScreen(Screen):
     def action_focus_input(self) -> None:
         self.query_one("#fd-features", Input).focus()
 
-    def action_toggle(self) -> None:
+    def action_toggle(self) -> None:  # type: ignore[override]  # the key's action, not DOMNode's toggle
         if self.device is None:
             return
         bit = self.grid.cursor
@@ -651,14 +631,31 @@ class FeatureDecoderScreen(Screen):
                        device.offered_bits if device else None, self.what_if)
         self._update_detail()
 
+    def action_back(self) -> None:
+        """esc: out of a field or list back to the grid; from the grid, back to the monitor.
+        Alone (``balloontop decode``) esc never ends the program: q does."""
+        if self.focused is not self.grid:
+            self.grid.focus()
+        elif not self.standalone:
+            self.dismiss()
+        else:
+            self.notify("q quits the decoder", timeout=2)
+
     def action_close(self) -> None:
         if isinstance(self.focused, Input):
             self.grid.focus()
             return
-        if len(self.app.screen_stack) > 1:
+        if not self.standalone:
             self.dismiss()
         else:
             self.app.exit()
+
+
+def _one_line(text: str) -> str:
+    """A meaning's first sentence or clause, for the list of negotiated bits."""
+    for stop in (". ", "; ", ": ", " ("):
+        text = text.split(stop)[0]
+    return text.rstrip(".")
 
 
 class FeatureDecoderApp(App):

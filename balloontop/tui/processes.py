@@ -7,16 +7,13 @@ prints a note instead. Runs in the poll thread, less often than the balloon figu
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any
 
+from ..model import ProcRow
 
-class ProcRow(NamedTuple):
-    pid: int
-    user: str
-    rss_kib: int
-    mem_percent: float
-    command: str
+__all__ = ["ProcRow", "ProcessSource", "process_lines", "psutil_source"]
 
 
 ProcessSource = Callable[[], "list[ProcRow] | None"]
@@ -35,10 +32,9 @@ def psutil_source(limit: int = 8) -> ProcessSource:
     procs: dict = {}  # pid -> psutil.Process, kept between scans
 
     def read() -> list[ProcRow]:
-        psutil = state.get("psutil")
+        psutil: Any = state.get("psutil")
         if psutil is None:
-            import psutil
-
+            psutil = importlib.import_module("psutil")
             state["psutil"] = psutil
             state["total"] = psutil.virtual_memory().total or 1
         total = state["total"]
@@ -54,7 +50,7 @@ def psutil_source(limit: int = 8) -> ProcessSource:
             except psutil.Error:  # gone meanwhile, a zombie, or not ours to read
                 procs.pop(pid, None)
         sizes.sort(key=lambda r: (r[0], r[1]), reverse=True)
-        out = []
+        out: list[ProcRow] = []
         for rss, pid, proc in sizes:
             if len(out) == limit:
                 break
@@ -83,15 +79,18 @@ def _user_name(uid: int | None) -> str:
         return str(uid)
 
 
-def process_lines(rows: list[ProcRow] | None, limit: int) -> list[str]:
-    from textual.markup import escape
+def process_lines(rows: list[ProcRow] | None, limit: int) -> list:
+    """The process list's rows: a header, then one row per process.
+
+    The command comes before the user, so a narrow pane (80 columns) cuts the user, not
+    the command; names are the guest's text (``Content``, never markup)."""
+    from .guest_text import content
 
     if rows is None:
-        return ["[$muted]no processes in this root (a capture): the list shows the live system's[/]",
-                "[$muted]largest memory users when run with --root /[/]"]
-    head = f"[b]{'PID':>7} {'USER':<8} {'RSS':>9} {'%MEM':>5}  COMMAND[/]"
-    out = [head]
+        return ["[$muted]no processes: not the live system (a capture or a demo)[/]"]
+    out: list = [f"[b]{'PID':>7} {'RSS':>6} {'%MEM':>5}  {'COMMAND':<16} USER[/]"]
     for r in rows[:limit]:
         rss = f"{r.rss_kib / 1024:.0f}M" if r.rss_kib < 10 * 1024 * 1024 else f"{r.rss_kib / 1048576:.1f}G"
-        out.append(f"{r.pid:>7} {escape(r.user):<8} {rss:>9} {r.mem_percent:>5.1f}  {escape(r.command)}")
+        out.append(content(f"{r.pid:>7} {rss:>6} {r.mem_percent:>5.1f}  $command [$muted]$user[/]",
+                           command=f"{r.command:<16}", user=r.user))
     return out

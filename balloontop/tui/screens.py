@@ -4,32 +4,53 @@ prompt and the kernel-log view."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.content import Content
 from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from .guest_text import content
+
 HELP_TEXT = """\
 [b]What you see[/]
-  Header: host, kernel, uptime, refresh interval, LIVE or PAUSED, clock.
+  Header: host, LIVE, PAUSED or STATIC (a --root folder), refresh interval, uptime,
+  kernel, clock.
   Summary: MemTotal, MemAvailable, total ballooned memory and its share of the guest's
   memory, and whether ballooned memory leaves MemTotal or stays in it as "used".
   Panes: one per balloon driver instance; values that changed since the last refresh are
   highlighted. For virtio: negotiated feature bits (unknown ones marked) and, with
   STATS_VQ, the statistics the host receives, named as QEMU and virsh dommemstat name them.
-  Graph: balloon size, MemTotal and MemAvailable over 1 min, 10 min or 1 h, and the rate.
+  Graph: balloon size (left axis, from 0), MemTotal and MemAvailable (right axis, scaled
+  to them) over 1 min, 10 min or 1 h, and the rate.
   Events: inflate/deflate episodes (the pane's title shows one in progress, "inflating…
   256 MiB"), OOM kills (with the victim and the balloon's size when the kernel log has
   the report), SysRq-m memory reports, likely deflate-on-OOM, drivers appearing or
-  vanishing, your markers (m). With --record all of them go into the recording.
+  vanishing, your markers (m). With --record all of them go into the recording. The
+  newest stays in sight; the mouse wheel scrolls back (and down again to follow).
   Kernel log (k): the records the kernel printed, the balloon-relevant ones highlighted.
   Replay (balloontop replay FILE): space pauses, . or n steps one sample, \\[ and ]
   seek back and forward a tenth of the recording; the header shows REPLAY and where.
   Processes: the largest memory users (live system only), refreshed every few seconds.
 """
+
+
+def driver_help_lines() -> list[str]:
+    """Every driver's pane: its title, where it is found, and each statistic's meaning, from
+    the drivers' own declarations."""
+    from .. import drivers
+
+    lines = ["[b]Driver panes[/] (each statistic, as its driver declares it)"]
+    for module in drivers.DRIVERS:
+        lines.append(f"  [b]{escape(module.TITLE)}[/] ({escape(module.NAME)}): {escape(module.LOOKS_AT)}")
+        for name, spec in module.STATS.items():
+            unit = f" [$muted]({escape(spec.unit)})[/]" if spec.unit else ""
+            lines.append(f"    {escape(name)}: {escape(spec.meaning)}{unit}")
+    return lines
 
 
 class HelpScreen(ModalScreen):
@@ -45,10 +66,12 @@ class HelpScreen(ModalScreen):
         for b in self._key_list:
             if not b.show and b.id and b.id.startswith("pane") and b.id != "pane":
                 continue
-            if b.id in seen:
+            if b.id in seen or b.id in ("quit_habit", "prev_guest"):
                 continue
             seen.add(b.id)
             keys = b.key_display or b.key
+            if b.id == "quit":
+                keys = "q, ctrl+c"
             if b.id == "pause":
                 keys = "space, p"
             if b.id == "next_pane":
@@ -58,14 +81,15 @@ class HelpScreen(ModalScreen):
             keys = f"{keys:<10}".replace("[", "\\[")  # a bare [ would open a markup tag
             rows.append(f"  [b $accent]{keys}[/] {escape(_LONG.get(b.id or '', b.description))}")
         rows.append("  [b $accent]ctrl+p    [/] command palette (every action by name)")
-        body = "\n".join(rows) + "\n\n" + HELP_TEXT + "\n[$muted]esc, q or ? closes this help[/]"
+        body = ("\n".join(rows) + "\n\n" + HELP_TEXT + "\n" + "\n".join(driver_help_lines())
+                + "\n\n[$muted]esc, q or ? closes this help[/]")
         with VerticalScroll(id="help-body") as box:
             box.border_title = "balloontop help"
             yield Static(body)
 
 
 _LONG = {
-    "quit": "quit",
+    "quit": "quit (F10 too, as in top and htop)",
     "pause": "pause or resume refreshing",
     "slower": "refresh less often (double the interval)",
     "faster": "refresh more often (halve the interval, floor 0.2 s)",
@@ -80,6 +104,7 @@ _LONG = {
     "seek_forward": "replay: seek forward a tenth of the recording",
     "theme": "cycle colour themes (dark, light, monochrome, yours)",
     "help": "this help",
+    "next_guest": "several guests: show the next one (< the previous); tab and 1-9 reach any pane",
 }
 
 
@@ -123,26 +148,27 @@ TAG_STYLE = {
 }
 
 
-def kernel_log_lines(rows, warnings: Sequence[str] = (), note: str | None = None) -> list[str]:
-    """Markup lines for the kernel-log view: ``[uptime] text``, tagged records highlighted."""
-    out: list[str] = []
+def kernel_log_lines(rows, warnings: Sequence[str] = (), note: str | None = None) -> list[Content]:
+    """Lines for the kernel-log view: ``[uptime] text``, tagged records highlighted; the
+    log's text as plain text (``Content``), never markup."""
+    out: list[Content] = []
     for warning in warnings:
-        out.append(f"[b $warning]{escape(warning)}[/]")
+        out.append(content("[b $warning]$w[/]", w=warning))
     if note:
-        out.append(f"[$muted]{escape(note)}[/]")
+        out.append(content("[$muted]$note[/]", note=note))
     if not rows and not note:
-        out.append("[$muted]no kernel log records[/]")
+        out.append(Content.from_markup("[$muted]no kernel log records[/]"))
     for record, tag in rows:
         stamp = f"[{record.time_s:>12.6f}]" if record.time_s is not None else "[     ?      ]"
         style = TAG_STYLE.get(tag or "")
         for i, line in enumerate(record.lines):
-            head = escape(stamp) if i == 0 else " " * len(stamp)
-            text = escape(line)
+            head = stamp if i == 0 else " " * len(stamp)
             if style:
                 label = f"{tag:<13}" if i == 0 else " " * 13
-                out.append(f"[$muted]{head}[/] [{style}]{label} {text}[/]")
+                out.append(content(f"[$muted]$head[/] [{style}]$label $text[/]",
+                                   head=head, label=label, text=line))
             else:
-                out.append(f"[$muted]{head}[/] {' ' * 13} {text}")
+                out.append(content("[$muted]$head[/] $pad $text", head=head, pad=" " * 13, text=line))
     return out
 
 
@@ -159,17 +185,17 @@ class KernelLogScreen(ModalScreen):
         Binding("h", "toggle_tagged", "Highlighted only", id="kernel_log.tagged"),
     ]
 
-    def __init__(self, rows, warnings: Sequence[str] = (), note: str | None = None) -> None:
+    def __init__(self, rows: Sequence[LogRecordRow], warnings: Sequence[str] = (), note: str | None = None) -> None:
         super().__init__()
         self.rows = list(rows)
         self.warnings = list(warnings)
         self.note = note
         self.tagged_only = False
 
-    def _lines(self) -> list[str]:
+    def _lines(self) -> list[Content]:
         rows = [r for r in self.rows if r[1]] if self.tagged_only else self.rows
         if self.tagged_only and not rows:
-            return ["[$muted]no highlighted records (h shows them all)[/]"]
+            return [Content.from_markup("[$muted]no highlighted records (h shows them all)[/]")]
         return kernel_log_lines(rows, self.warnings, self.note)
 
     def compose(self) -> ComposeResult:
@@ -177,7 +203,7 @@ class KernelLogScreen(ModalScreen):
         with VerticalScroll(id="kmsg-body") as box:
             box.border_title = f"kernel log · {len(self.rows)} records, {tagged} highlighted"
             box.border_subtitle = "h: highlighted only · esc closes"
-            yield Static("\n".join(self._lines()), id="kmsg-text")
+            yield Static(Content("\n").join(self._lines()), id="kmsg-text")
 
     def on_mount(self) -> None:
         body = self.query_one("#kmsg-body", VerticalScroll)
@@ -199,4 +225,4 @@ class KernelLogScreen(ModalScreen):
 
     def action_toggle_tagged(self) -> None:
         self.tagged_only = not self.tagged_only
-        self.query_one("#kmsg-text", Static).update("\n".join(self._lines()))
+        self.query_one("#kmsg-text", Static).update(Content("\n").join(self._lines()))

@@ -83,10 +83,21 @@ def theme_from_toml(text: str, default_name: str) -> Theme:
     bad = set(variables) - set(VARIABLES)
     if bad:
         raise ValueError(f"unknown variable(s): {', '.join(sorted(bad))}")
-    kwargs = {key: _color(value, f"colors.{key}") for key, value in colors.items()}
+    kwargs: dict[str, Any] = {key: _color(value, f"colors.{key}") for key, value in colors.items()}
     merged = dict(VARIABLES)
     merged.update({k: _color(v, f"variables.{k}") for k, v in variables.items()})
     return Theme(name=name.strip(), dark=dark, variables=merged, **kwargs)
+
+
+def _read_theme(path: Path) -> str:
+    """A theme file's text: only a regular file, read without blocking (a FIFO is a
+    problem reported, not a hang), at most 64 KiB."""
+    from ..rootfs import read_host_file
+
+    data, cut = read_host_file(str(path), limit=64 << 10)
+    if cut:
+        raise ValueError("larger than 64 KiB: not a theme file")
+    return data.decode("utf-8")
 
 
 def _load_dir(folder: Path, problems: list[ThemeProblem]) -> dict[str, Theme]:
@@ -97,7 +108,7 @@ def _load_dir(folder: Path, problems: list[ThemeProblem]) -> dict[str, Theme]:
         return themes
     for path in paths:
         try:
-            theme = theme_from_toml(path.read_text(encoding="utf-8"), path.stem)
+            theme = theme_from_toml(_read_theme(path), path.stem)
         except (OSError, UnicodeDecodeError) as exc:
             problems.append(ThemeProblem(str(path), str(exc)))
             continue

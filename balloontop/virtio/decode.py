@@ -91,6 +91,15 @@ def parse_any(text: str) -> tuple[tuple[int, ...], int | None]:
     return parse_bit_list(s), None
 
 
+def short_name(macro: str) -> str:
+    """The one short form of a feature macro, used by every output that shortens names:
+    ``VIRTIO_BALLOON_F_DEFLATE_ON_OOM`` -> ``DEFLATE_ON_OOM``, ``VIRTIO_F_VERSION_1`` ->
+    ``VERSION_1``, ``VIRTIO_RING_F_EVENT_IDX`` -> ``EVENT_IDX``."""
+    if "_F_" in macro:
+        return macro.split("_F_", 1)[1]
+    return macro.removeprefix("VIRTIO_")
+
+
 class DecodedBit(NamedTuple):
     """One set bit, named (or explained as unknown) for a device type."""
 
@@ -110,6 +119,11 @@ class DecodedBit(NamedTuple):
     @property
     def range(self) -> str:
         return bit_range(self.bit)
+
+    @property
+    def short_name(self) -> str | None:
+        """The macro without its prefix (``DEFLATE_ON_OOM``, ``VERSION_1``); ``None`` if unnamed."""
+        return short_name(self.name) if self.name else None
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -21,6 +21,7 @@ from .decode import parse_bitstring, unknown_bits
 from .ids import device_type
 
 DEVICES_DIR = "sys/bus/virtio/devices"
+MAX_FEATURE_BITS = 128  # sysfs prints 64 bits, 128 since Linux 6.17 (VIRTIO_FEATURES_MAX)
 DEBUG_DIR = "sys/kernel/debug/virtio"  # drivers/virtio/virtio_debug.c
 
 # include/uapi/linux/virtio_config.h: VIRTIO_CONFIG_S_*
@@ -78,9 +79,9 @@ class DeviceCache:
             del self._static[gone]
 
 
-def _static_fields(root: FileTree, base: str) -> tuple:
+def _static_fields(root: FileTree, base: str, warnings: list[str] | None = None) -> tuple:
     """(device id, type name, vendor, bus address) of the device at ``base``."""
-    device_id = _hex_file(root, f"{base}/device")
+    device_id = _hex_file(root, f"{base}/device", warnings)
     kind = device_type(device_id) if device_id is not None else None
     real = root.real_rel(base)
     return (device_id, kind.name if kind else None, _hex_file(root, f"{base}/vendor"),
@@ -97,13 +98,17 @@ def read_device(root: FileTree, instance: str, warnings: list[str],
         return None
     static = cache.get(instance, inode) if cache is not None else None
     if static is None:
-        static = _static_fields(root, base)
+        static = _static_fields(root, base, warnings)
         if cache is not None:
             cache.put(instance, inode, static)
     device_id, kind, vendor, bus_address = static
-    status = _hex_file(root, f"{base}/status")
+    status = _hex_file(root, f"{base}/status", warnings)
     features = None
     text, error = root.read_text(f"{base}/features")
+    if text is not None and len(text.strip()) > MAX_FEATURE_BITS:
+        warnings.append(f"{instance}: features file holds {len(text.strip())} characters, more than the "
+                        f"{MAX_FEATURE_BITS} bits virtio defines: only the first {MAX_FEATURE_BITS} read")
+        text = text.strip()[:MAX_FEATURE_BITS]
     if text is not None:
         features = decode_features(text, device_id)
         if features is None:
@@ -146,6 +151,17 @@ def read_virtio_devices(root: FileTree, warnings: list[str],
     return tuple(d for d in devices if d is not None)
 
 
-def _hex_file(root: FileTree, rel: str) -> int | None:
+def _hex_file(root: FileTree, rel: str, warnings: list[str] | None = None) -> int | None:
+    """A ``0x%04x``/``0x%08x`` attribute; a value that is not one (or too long to be one) is
+    ``None``, with a warning that shows at most its first characters."""
     text = root.text(rel)
-    return parse_int(text) if text else None
+    if not text:
+        return None
+    value = parse_int(text)
+    if value is None or not 0 <= value < 1 << 64:
+        if warnings is not None:
+            shown = text.strip()
+            shown = shown if len(shown) <= 40 else f"{shown[:40]}... ({len(shown)} characters)"
+            warnings.append(f"/{rel}: not a number: {shown!r}")
+        return None
+    return value

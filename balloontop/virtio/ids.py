@@ -13,8 +13,6 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import NamedTuple
 
-LINUX_HEADER = "include/uapi/linux/virtio_ids.h"
-
 
 class DeviceType(NamedTuple):
     """One virtio device type."""
@@ -87,10 +85,6 @@ _ALL = (
 DEVICE_TYPES: Mapping[int, DeviceType] = MappingProxyType({t.id: t for t in _ALL})
 """Every known device type by id."""
 
-TRANSITIONAL_PCI_IDS: Mapping[int, int] = MappingProxyType(
-    {0x1000: 1, 0x1001: 2, 0x1002: 5, 0x1003: 3, 0x1004: 8, 0x1005: 4, 0x1009: 9}
-)
-"""``VIRTIO_TRANS_ID_*``: legacy PCI device ids -> virtio device id (not what sysfs shows)."""
 
 _ALIASES = {
     "blk": 2,
@@ -138,14 +132,6 @@ _NAMES = _by_name()
 def device_type(device_id: int) -> DeviceType | None:
     """The device type of ``device_id``, or ``None`` for an id no table names."""
     return DEVICE_TYPES.get(device_id)
-
-
-def device_name(device_id: int | None) -> str:
-    """Short name for display: ``"balloon"``, or ``"id 99"`` when unknown."""
-    if device_id is None:
-        return "?"
-    t = DEVICE_TYPES.get(device_id)
-    return t.name if t else f"id {device_id}"
 
 
 def parse_device(text: str) -> int:

@@ -82,7 +82,9 @@ def test_transport_killed_mid_run_reconnects_with_backoff(busybox_guest) -> None
         again = source.sample()
         assert again is not None and source.state == "connected" and source.reconnects == 1
         assert again.balloon.kib == 524288
-        assert [m.split(": ", 1)[1].split(" (")[0] for _, m in source.events] == ["connection lost", "reconnected"]
+        events = source.take_events()
+        assert [e.kind for e in events] == ["gap", "reconnect"]
+        assert "connection closed" in events[0].message and source.take_events() == []
     finally:
         source.close()
 
@@ -225,5 +227,56 @@ def test_control_characters_from_the_guest_never_reach_the_terminal_raw(busybox_
         out = subprocess.run([sys.executable, "-m", "balloontop", *command, "--via", chroot_via(guest)],
                              capture_output=True, text=True, timeout=60)
         assert out.returncode == 0, out.stderr
-        assert "virtio1?[2J?31m" in out.stdout
+        assert "virtio1\\x1b[2J\\x9b31m" in out.stdout  # shown escaped (balloontop.safetext)
         assert not any(ord(c) < 32 and c != "\n" or 0x7F <= ord(c) < 0xA0 for c in out.stdout + out.stderr)
+
+
+def test_the_guests_kernel_log_reaches_the_monitor_over_its_connection(busybox_guest, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A guest whose ``dmesg`` prints a real 6.18 OOM report: the monitor's pipeline reads it
+    over the guest's connection (no second channel) and shows the kill once."""
+    from balloontop.guests import GuestSpec
+    from balloontop.monitor import Monitor
+    from balloontop.remote.kernel_log import RemoteKernelLog
+    from balloontop.remote.source import RemoteSource
+
+
+
+    guest = busybox_guest(TREE)
+    dmesg = (FIXTURES / "kmsg" / "6.18-oom-kill" / "dmesg.txt").read_text()
+    (guest / "log.txt").write_text(dmesg)
+    script = guest / "bin" / "dmesg"
+    script.unlink(missing_ok=True)  # the busybox applet link: replaced, not written through
+    script.write_text("#!/bin/sh\ncat /log.txt\n")  # the guest's dmesg: its recorded log
+    script.chmod(0o755)
+    source = RemoteSource(GuestSpec("g", "via", chroot_via(guest)))
+    monitor = Monitor(source, kernel_log_reader=lambda: RemoteKernelLog(source))
+    try:
+        first = monitor.tick()
+        kills = [e for e in first.events if e.kind == "oom_kill"]
+        assert len(kills) == 1 and "uptime_s" in kills[0].details
+        second = monitor.tick()  # asked again only after every_s: nothing new, nothing twice
+        assert not [e for e in second.events if e.kind == "oom_kill"]
+    finally:
+        monitor.close()
+
+
+def test_a_guest_that_refuses_its_kernel_log_is_said_once(busybox_guest) -> None:  # type: ignore[no-untyped-def]
+    from balloontop.guests import GuestSpec
+    from balloontop.monitor import Monitor
+    from balloontop.remote.kernel_log import RemoteKernelLog
+    from balloontop.remote.source import RemoteSource
+
+    guest = busybox_guest(TREE)
+    script = guest / "bin" / "dmesg"
+    script.unlink(missing_ok=True)
+    script.write_text("#!/bin/sh\necho 'dmesg: read kernel buffer failed: Operation not permitted' >&2\nexit 1\n")
+    script.chmod(0o755)
+    source = RemoteSource(GuestSpec("g", "via", chroot_via(guest)))
+    reader = RemoteKernelLog(source, every_s=0.0)
+    monitor = Monitor(source, kernel_log_reader=lambda: reader)
+    try:
+        notices = [monitor.tick().notices for _ in range(3)]
+        assert len([n for ns in notices for n in ns if "refuses dmesg" in n]) == 1
+        assert reader.disabled
+    finally:
+        monitor.close()

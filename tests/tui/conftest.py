@@ -32,8 +32,19 @@ class FakeClock:
         return self.now
 
 
+class StaticSource:
+    """A base for test sources: a capture-like ``SampleSource`` with nothing to close."""
+
+    kind = "capture"
+
+    def close(self) -> None:
+        pass
+
+
 class StepSource:
     """A Sampler over a root whose clock advances one interval per sample."""
+
+    kind = "capture"
 
     def __init__(self, root: Path, clock: FakeClock) -> None:
         from balloontop.sampler import Sampler
@@ -47,6 +58,9 @@ class StepSource:
         s = self.sampler.sample()
         self.clock.now += self.clock.step
         return s
+
+    def close(self) -> None:
+        pass
 
 
 @pytest.fixture(autouse=True)

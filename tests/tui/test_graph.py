@@ -14,13 +14,12 @@ import threading
 
 import pytest
 
+from balloontop.plot import memory_axis
 from balloontop.tui.graph import (
     _PLOTEXT_LOCK,
     SERIES,
     GraphBuilder,
     GraphFrame,
-    mib_label,
-    nice_ticks,
     window_ticks,
 )
 
@@ -67,7 +66,7 @@ def test_frame_is_width_minus_one_columns_and_at_most_height_rows(builder: Graph
     rows = lines(frame)
     assert len(rows) <= height
     assert max(len(r) for r in rows) == width - 1  # the top border spans the frame
-    assert rows[0].lstrip().startswith("┌") and rows[0].endswith("┐")
+    assert rows[0].lstrip().startswith("┌") and rows[0].rstrip().endswith("┐")  # right labels after it
     assert isinstance(frame.text.plain, str) and frame.build_ms > 0
 
 
@@ -77,20 +76,55 @@ def test_tiny_sizes_are_clamped_not_broken(builder: GraphBuilder) -> None:
     assert "now" in rows[-1]
 
 
-def test_y_labels_are_the_mib_labels_of_nice_ticks(builder: GraphBuilder) -> None:
-    frame = build(builder, height=18)  # series up to 2 GiB
-    ticks = nice_ticks(2048 * 1.02, min(5, max(2, 18 // 3)))
-    want = [mib_label(t) for t in ticks]
-    assert "2G" in want and "0M" in want
-    left = [r.split("┤")[0].strip() for r in lines(frame) if "┤" in r]
-    assert left == want[::-1]  # top row first
+def axis_labels(frame: GraphFrame) -> tuple[list[str], list[str]]:
+    """The left and right y labels, top row first."""
+    rows = lines(frame)
+    left = [r.split("┤")[0].strip() for r in rows if "┤" in r]
+    right = [r.split("├")[1].strip() for r in rows if "├" in r]
+    return left, right
+
+
+def test_y_labels_are_the_balloon_axis_left_and_the_memory_axis_right(builder: GraphBuilder) -> None:
+    """The balloon from 0 on the left, MemTotal and MemAvailable scaled to their data on the
+    right; one unit per axis (issue 14.7: ``0M`` next to ``1G`` on one axis)."""
+    times, series = readings()
+    left, right = axis_labels(build(builder, height=18))
+    count = min(5, max(2, 18 // 3))
+    balloon_mib = max(series["balloon"]) / 1024
+    memory = [v / 1024 for k in ("MemTotal", "MemAvailable") for v in series[k]]
+    assert left == memory_axis(0.0, balloon_mib, count).labels[::-1]
+    assert right == memory_axis(min(memory), max(memory), count, from_zero=False).labels[::-1]
+    assert left == ["1G", "0.8G", "0.6G", "0.4G", "0.2G", "0G"]
+    assert right[0] == "2G" and right[-1] != "0G"  # scaled to the data, not from 0
+    for labels in (left, right):
+        assert len({label[-1] for label in labels}) == 1  # one unit per axis
 
 
 def test_y_labels_in_mib_for_a_small_guest(builder: GraphBuilder) -> None:
     times, series = readings(top_kib=300 * 1024)
-    left = [r.split("┤")[0].strip() for r in lines(build(builder, times=times, series=series)) if "┤" in r]
-    assert left == [mib_label(t) for t in nice_ticks(300 * 1.02, 5)][::-1]
-    assert len(left) >= 3 and all(label.endswith("M") for label in left)
+    left, right = axis_labels(build(builder, times=times, series=series))
+    assert left == ["150M", "100M", "50M", "0M"]  # the balloon peaks at 135 MiB
+    assert len(right) >= 3 and all(label.endswith("M") for label in left + right)
+
+
+def test_close_memory_lines_get_their_own_rows_and_nothing_is_drawn_past_the_frame(builder: GraphBuilder) -> None:
+    """The development machine at rest: 23.5 GiB total and 23.1 GiB available sat on one row
+    of a 0-32G axis; on their own axis they are rows apart."""
+    times, _ = readings()
+    n = len(times)
+    series = {"balloon": [0.0] * n, "MemTotal": [23.5 * 1048576] * n, "MemAvailable": [23.1 * 1048576] * n}
+    frame = build(builder, times=times, series=series, height=14)
+    rows = lines(frame)
+    left, right = axis_labels(frame)
+    assert left[-1] == "0M" and all(label.endswith("G") for label in right)
+    assert 23.5 <= float(right[0][:-1]) < 24 and 22 < float(right[-1][:-1]) <= 23.1  # not a 0-32G axis
+    drawn = [i for i, r in enumerate(rows) if any(ord(c) in BRAILLE for c in r)]
+    assert len(drawn) == 3  # the balloon at 0, MemAvailable, MemTotal: three rows
+    for r in rows:
+        braille = [i for i, c in enumerate(r) if ord(c) in BRAILLE]
+        if braille:  # inside the frame's two vertical lines
+            assert min(braille) > r.index("┤" if "┤" in r else "│")
+            assert max(braille) < max(r.rfind("│"), r.rfind("├"))
 
 
 @pytest.mark.parametrize(("window_s", "expected"), [
@@ -108,7 +142,7 @@ def test_x_labels_per_window(builder: GraphBuilder, window_s: float, expected: l
 def test_series_in_ascii_mode_use_only_ascii(builder: GraphBuilder) -> None:
     text = build(builder, ascii_only=True).text.plain
     assert all(ord(c) < 128 for c in text)
-    for _label, _var, mark in SERIES:
+    for _label, _var, mark, _side in SERIES:
         assert mark in text
     assert "+--" in text and "|" in text
 
@@ -185,13 +219,17 @@ def test_sparse_readings_of_a_long_window_are_joined(builder: GraphBuilder) -> N
         assert any(ord(r[col]) in BRAILLE for r in canvas), f"gap at column {col}"
 
 
-def test_points_are_thinned_to_twice_the_width(builder: GraphBuilder) -> None:
+def test_points_are_thinned_to_what_the_canvas_shows(builder: GraphBuilder) -> None:
+    """5000 readings: at most four a canvas column (``plot.thin``), the same picture."""
     times, series = readings(n=5000)
     frame = builder.build(times, series, NOW, 60, 58, 18, COLORS)
-    for part in frame.key[6:]:
+    for part in frame.key[8:]:
         label, xs, ys = part
-        assert 50 < len(xs) <= 2 * 57 and len(xs) == len(ys)
+        assert 50 < len(xs) <= 4 * 2 * 57 and len(xs) == len(ys)
     assert max(len(r) for r in lines(frame)) == 57
+    with _PLOTEXT_LOCK:
+        whole = builder._build(times, series, NOW, 60, 58, 18, COLORS)
+    assert whole.text.plain == frame.text.plain
 
 
 def test_key_follows_the_picture(builder: GraphBuilder) -> None:

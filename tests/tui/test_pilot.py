@@ -38,7 +38,7 @@ def test_panes_and_figures_on_a_618_capture():
             assert "stat-available-memory"[5:] in text and "usable" in text
             summary = "\n".join(app.query_one("#summary").texts)
             assert "removed from MemTotal" in summary
-            assert "no processes in this root" in "\n".join(app.query_one("#procs").texts)
+            assert "no processes: not the live system" in "\n".join(app.query_one("#procs").texts)
             assert "guest-1" in app.query_one("#title").markup_text
     run(go())
 
@@ -268,14 +268,21 @@ def test_footer_lists_the_keys_and_a_click_runs_one():
     run(go())
 
 
-def test_footer_keeps_the_palette_key_at_80_columns():
+def test_footer_keeps_every_key_and_the_palette_key_at_80_and_60_columns():
+    """Issue 14.4: at 80 columns the key bar was cut after "m Ma"; now the descriptions
+    shorten, every key stays (the palette's key at the right end)."""
     async def go():
-        app = build_app("618-nodeflate-0512M")
-        async with app.run_test(size=(80, 24)) as pilot:
-            await _ready(pilot, app)
-            keys = app.query_one("#keys")
-            line = keys.line(80).plain
-            assert len(line) == 80 and line.startswith(" q Quit ") and line.endswith("^p palette ")
+        for size, words in (((80, 24), ("q Quit", "space Pause", "m Mark", "k Log", "t Theme")),
+                            ((60, 15), ())):
+            app = build_app("618-nodeflate-0512M")
+            async with app.run_test(size=size) as pilot:
+                await _ready(pilot, app)
+                row = "\n".join(s.text for s in app.screen._compositor.render_strips()).split("\n")[-1]
+                assert row.rstrip().endswith("^p"), row
+                for key in ("q", "space", "+", "-", "g", "f", "m", "k", "t", "?"):
+                    assert f" {key} " in row, (key, row)
+                for word in words:
+                    assert word in row, (word, row)
     run(go())
 
 
@@ -288,17 +295,20 @@ def test_graph_at_rest_is_checked_every_rest_period_not_every_tick():
         app = build_app("618-nodeflate-0512M")
         async with app.run_test(size=(120, 40)) as pilot:
             await _ready(pilot, app)
-            await pilot.press("space")  # paused: the test drives _graph itself
+            await pilot.press("space")  # paused: the test drives the graph itself
             sample = app.last_sample
             app.detector = type(app.detector)()  # no episode open: at rest
-            app.rate = 0.0
-            app._graph(sample, app._graph_size, 60, True)  # drawn: checked now
-            checked = app._graph_checked_at
-            frame, _ = app._graph(replace(sample, time=sample.time + GRAPH_REST_S / 2), app._graph_size, 60, False)
-            assert frame is None and app._graph_checked_at == checked  # at rest: not even looked at
-            frame, _ = app._graph(replace(sample, time=sample.time + GRAPH_REST_S), app._graph_size, 60, False)
-            assert app._graph_checked_at == sample.time + GRAPH_REST_S  # due: the picture is checked
-            app.rate = 12.8  # moving: checked on every tick
-            app._graph(replace(sample, time=sample.time + GRAPH_REST_S + 1), app._graph_size, 60, False)
-            assert app._graph_checked_at == sample.time + GRAPH_REST_S + 1
+            poller = app.poller
+            rate = [0.0]
+            app.monitor.history.rate_mib_s = lambda name="balloon_kib": rate[0]
+            size = poller.graph_size
+            poller.graph(sample, size, 60, True)  # drawn: checked now
+            checked = poller.graph_checked_at
+            frame, _ = poller.graph(replace(sample, time=sample.time + GRAPH_REST_S / 2), size, 60, False)
+            assert frame is None and poller.graph_checked_at == checked  # at rest: not even looked at
+            frame, _ = poller.graph(replace(sample, time=sample.time + GRAPH_REST_S), size, 60, False)
+            assert poller.graph_checked_at == sample.time + GRAPH_REST_S  # due: the picture is checked
+            rate[0] = 12.8  # moving: checked on every tick
+            poller.graph(replace(sample, time=sample.time + GRAPH_REST_S + 1), size, 60, False)
+            assert poller.graph_checked_at == sample.time + GRAPH_REST_S + 1
     run(go())

@@ -1,6 +1,6 @@
 """SVG snapshots of the main views (the same scenarios make the README screenshots).
 
-Everything that varies is injected by ``balloontop.tui.scenarios``: clock, interval, host
+Everything that varies is injected by ``tests.tui.scenarios``: clock, interval, host
 name, uptime, processes. Textual is pinned exactly in pyproject.toml because its SVG
 output changes between releases; refresh with ``pytest --snapshot-update tests/tui``.
 """
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from balloontop.tui import scenarios
+from . import scenarios
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 

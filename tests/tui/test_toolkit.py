@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from .conftest import CAPTURES, FIXED_TIME, FIXTURES, FakeClock, StepSource
+from .conftest import CAPTURES, FIXED_TIME, FIXTURES, FakeClock, StaticSource, StepSource
 from .test_pilot import _ready, run
 
 STEPS = ["1024M", "0768M", "0512M", "1024M-again"]
@@ -168,7 +168,7 @@ def test_kernel_log_starts_in_the_poll_thread_after_the_first_frame(tmp_path, mo
     class Recorded(real):
         def __init__(self, *args, **kwargs):
             opened.append((threading.current_thread() is threading.main_thread(),
-                           app._first_paint.is_set(), app.tick_count))
+                           app.poller.first_paint.is_set(), app.tick_count))
             super().__init__(*args, **kwargs)
 
     monkeypatch.setattr(kmsg, "KernelLog", Recorded)
@@ -178,7 +178,7 @@ def test_kernel_log_starts_in_the_poll_thread_after_the_first_frame(tmp_path, mo
         async with app.run_test(size=(120, 40)) as pilot:
             await _ready(pilot, app, ticks=2)
             assert opened == [(False, True, 1)]  # once, off the UI thread, after the first frame
-            assert app._kernel_backlog == [] and app.oom_inference is not None
+            assert app.monitor._kernel_backlog == [] and app.oom_inference is not None
             assert _events(app, "oom_kill")  # the recorded OOM report, read from the log's start
     run(go())
 
@@ -230,7 +230,7 @@ def test_replay_pause_step_seek_and_recorded_events(tmp_path):
         source = ReplaySource(str(path), speed=1.0, clock=wall)
         app = make_app(source=source, interval=1.0, process_source=None, hostname="rec-host",
                        clock=FakeClock(), source_label=" · replay steps.jsonl", ascii_only=False)
-        assert app.replay and app.kernel_log_root is None
+        assert app.replay and not app.monitor.reads_kernel_log
         async with app.run_test(size=(120, 40)) as pilot:
             await _ready(pilot, app)
             title = app.query_one("#title").markup_text
@@ -302,7 +302,7 @@ def test_demo_source_in_monitor_header_and_close():
         try:
             app = make_app(source=demo, clock=clock, process_source=None,
                            source_label=f" · {demo.title}", ascii_only=False)
-            assert app.kernel_log_root is None
+            assert not app.monitor.reads_kernel_log
             async with app.run_test(size=(120, 40)) as pilot:
                 await _ready(pilot, app)
                 assert demo.title in app.query_one("#title").markup_text
@@ -340,13 +340,13 @@ def test_deflate_on_oom_inferred_in_the_event_log():
         app = build_app("618-nodeflate-0512M")
         async with app.run_test(size=(120, 40)) as pilot:
             await _ready(pilot, app)
-            await pilot.press("space")  # no live polls meanwhile: the test drives _collect
+            await pilot.press("space")  # no live polls meanwhile: the test drives the ticks
             for _ in range(100):
                 if not app._polling:
                     break
                 await pilot.pause(0.05)
             app.detector = type(app.detector)()  # the timeline starts a new guest
-            app.oom_inference = None
+            app.monitor.oom_inference = None
             titles = set()
             samples = timeline_samples()
             last = samples[-1]
@@ -354,9 +354,10 @@ def test_deflate_on_oom_inferred_in_the_event_log():
 
             samples += [replace(last, time=last.time + 0.5 * (i + 1)) for i in range(6)]
             feed = iter(samples)
-            app.source = type("Feed", (), {"sample": lambda self: next(feed)})()
+            app.monitor.source = type("Feed", (), {"kind": "capture", "sample": lambda self: next(feed),
+                                                   "close": lambda self: None})()
             for _ in samples:
-                result = app._collect(60)
+                result = app.poller.collect(app.monitor.tick())
                 app._apply(result)
                 titles.add(app.query_one("#events").border_title)
             doom = _events(app, "deflate_on_oom")
@@ -436,7 +437,7 @@ def test_recording_failure_is_told_once_and_the_monitor_carries_on(tmp_path):
         app.notify = lambda message, **kw: notes.append(message)
         async with app.run_test(size=(120, 40)) as pilot:
             await _ready(pilot, app, ticks=3)
-            assert [n for n in notes if "recording to" in n] == [
+            assert [n for n in notes if "failed" in n] == [
                 f"recording to {FullDisk.path} failed: [Errno 28] No space left on device"]
             assert app.panes()
     run(go())
@@ -455,7 +456,7 @@ def test_ticks_while_the_help_is_shown_still_reach_the_monitor():
     steps = iter([CAPTURES / "virtio-6.18-nodeflate" / "boot"] * 2)
     late = CAPTURES / "virtio-6.18-nodeflate" / "0512M"
 
-    class Inflating:
+    class Inflating(StaticSource):
         def sample(self):
             sample = Sampler(str(next(steps, late)), clock=clock).sample()
             clock.now += 1.0
@@ -492,7 +493,7 @@ def test_a_reading_that_raises_is_a_notification_and_the_monitor_carries_on():
     sampler = Sampler(str(root), clock=clock)
     calls = []
 
-    class Flaky:
+    class Flaky(StaticSource):
         def sample(self):
             calls.append(1)
             clock.now += 1.0

@@ -146,6 +146,9 @@ def test_navigation_moves_the_cursor_and_the_detail_follows():
             assert isinstance(app.screen, FeatureDecoderScreen)
             assert app.screen.device.instance == "virtio0"  # the balloon is selected first
             assert grid(app).per_row == 32
+            assert grid(app).cursor == 1  # the first negotiated bit, not bit 0 (not set)
+            assert "VIRTIO_BALLOON_F_STATS_VQ" in detail(app)
+            await pilot.press("home")
             assert grid(app).cursor == 0
             assert "VIRTIO_BALLOON_F_MUST_TELL_HOST" in detail(app)
             await pilot.press("right", "right")
@@ -182,7 +185,10 @@ def test_device_list_selects_another_device():
         async with app.run_test(size=(120, 40)) as pilot:
             await pilot.pause()
             listing = app.screen.query_one("#fd-devices", OptionList)
-            await pilot.press("shift+tab")  # grid -> device list (the list is first)
+            await pilot.press("shift+tab")  # grid -> the negotiated bits
+            await pilot.pause()
+            assert app.focused is app.screen.query_one("#fd-bits", OptionList)
+            await pilot.press("shift+tab")  # -> the device list (the first panel)
             await pilot.pause()
             assert app.focused is listing
             await pilot.press("down", "down")  # virtio2: net
@@ -210,7 +216,7 @@ def test_paste_the_devguest_string_as_a_balloon():
             assert grid(app).cells == 128
             options = screen.query_one("#fd-devices", OptionList)
             assert options.option_count == 6 and options.highlighted == 5
-            await pilot.press("right", "right")
+            await pilot.press("home", "right", "right")
             assert "VIRTIO_BALLOON_F_DEFLATE_ON_OOM" in detail(app)
             await pilot.press(*["l"] * 5)
             assert grid(app).glyph(7) == (UNICODE_GLYPHS.unknown, "bitgrid--unknown")
@@ -247,7 +253,7 @@ def test_whatif_toggle_deflate_on_oom_and_reset():
         app = make_app()
         async with app.run_test(size=(120, 40)) as pilot:
             await pilot.pause()
-            await pilot.press("right", "right", "space")
+            await pilot.press("home", "right", "right", "space")
             text = detail(app)
             assert "accounting would change from used to total" in text
             assert grid(app).glyph(2) == (UNICODE_GLYPHS.removed, "bitgrid--removed")
@@ -270,7 +276,7 @@ def test_whatif_on_a_nodeflate_balloon_goes_from_total_to_used():
         app = make_app(DEBUG_FEATURES)
         async with app.run_test(size=(120, 40)) as pilot:
             await pilot.pause()
-            await pilot.press("l", "l", "space")
+            await pilot.press("home", "l", "l", "space")
             assert "accounting would change from total to used" in detail(app)
 
     run(go())
@@ -285,7 +291,7 @@ def test_offered_but_not_negotiated_on_the_debugfs_fixture():
             assert g.glyph(4) == (UNICODE_GLYPHS.offered, "bitgrid--offered")
             assert g.glyph(1) == (UNICODE_GLYPHS.set, "bitgrid--set")
             assert g.glyph(2) == (UNICODE_GLYPHS.unset, "bitgrid--unset")
-            await pilot.press("right", "right", "right", "right")
+            await pilot.press("home", "right", "right", "right", "right")
             text = detail(app)
             assert "VIRTIO_BALLOON_F_PAGE_POISON" in text and "offered by the device, not negotiated" in text
             assert "1 offered only" in app.screen.query_one("#fd-gridbox").border_title
@@ -302,6 +308,7 @@ def test_devguest_balloon_bit_7_unknown():
             assert screen.device.features.unknown_bits == (7,)
             assert "1 unknown" in screen.query_one("#fd-gridbox").border_title
             assert grid(app).glyph(7)[0] == "?"
+            await pilot.press("home")
             for _ in range(7):
                 await pilot.press("l")
             assert "not defined by Linux or the virtio spec" in detail(app)
@@ -325,12 +332,15 @@ def test_80x24_ascii_and_escape():
             rendered = str(g.render())
             assert rendered.isascii()
             assert " 112 " in rendered or "112 " in rendered
-            await pilot.press("right", "right", "space")
+            await pilot.press("home", "right", "right", "space")
             assert "accounting would change from used to total" in detail(app)
             await pilot.press("i")
             assert isinstance(app.focused, Input)
             await pilot.press("escape")  # leaves the field, does not close
             assert app.focused is g
+            await pilot.press("escape")  # alone, esc never ends the program (issue 14.5)
+            await pilot.pause()
+            assert app.is_running and app.focused is g
             await pilot.press("q")
             await pilot.pause()
         assert app.return_code == 0
@@ -347,8 +357,9 @@ def test_no_devices_still_decodes_a_paste():
             await pilot.press("space", "r")  # nothing to toggle: no crash
             await paste(pilot, app, "1,2,32", "balloon")
             assert app.screen.device.instance == PASTED
+            assert "VIRTIO_BALLOON_F_STATS_VQ" in detail(app)  # the first bit of the paste
             await pilot.press("right")
-            assert "VIRTIO_BALLOON_F_STATS_VQ" in detail(app)
+            assert "VIRTIO_BALLOON_F_DEFLATE_ON_OOM" in detail(app)
 
     run(go())
 
@@ -377,7 +388,7 @@ def test_pushed_screen_dismisses_back_to_its_app():
 def test_snapshot_of_the_grid(snap_compare):
     """The devguest balloon at 120x40 with the cursor on bit 7 and bit 2 toggled off."""
     app = make_app()
-    assert snap_compare(app, terminal_size=(120, 40), press=["l", "l", "space", *["l"] * 5])
+    assert snap_compare(app, terminal_size=(120, 40), press=["home", "l", "l", "space", *["l"] * 5])
 
 
 def test_click_on_a_cell_moves_the_cursor_and_hex_is_shown():

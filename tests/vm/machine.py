@@ -63,6 +63,8 @@ class Guest:
         self.sock = os.path.join(self.sockdir, "qmp.sock")
         self.shell_sock = os.path.join(self.sockdir, "shell.sock")
         """A plain busybox sh on the guest's virtio console (``socat - UNIX-CONNECT:...``)."""
+        # a second QMP monitor for balloontop's own reader (QMP serves one client per socket)
+        self.bt_sock = os.path.join(self.sockdir, "bt.sock")
         self.console = os.path.join(self.run, "console.log")
         self.proc: subprocess.Popen | None = None
         self.boot_s: float | None = None
@@ -116,6 +118,8 @@ class Guest:
             f"socket,id=vsh,path={self.shell_sock},server=on,wait=off",
             "-device",
             "virtconsole,chardev=vsh",
+            "-qmp",
+            f"unix:{self.bt_sock},server=on,wait=off",
         ]
         with open(os.path.join(self.run, "qemu.cmd"), "w") as f:
             f.write(" ".join(cmd) + "\n")

@@ -15,10 +15,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+
+from balloontop.host.reader import HostReader
 
 from . import kernels
 from .machine import RUN_ROOT, Guest, guest_python
@@ -27,6 +31,7 @@ from .qmp import MiB
 HERE = os.path.dirname(os.path.abspath(__file__))
 TARGETS_MIB = (1024, 768, 512, 1024)
 MEM_MIB = 1024
+STATS_INTERVAL_S = 2
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,8 @@ class Step:
     remote: dict | None = None
     """``balloontop snapshot --json --via 'socat ...'`` run on the host (the guest's console shell)."""
     remote_err: str = ""
+    host: dict | None = None
+    """balloontop's HostReading (to_json) over the second QMP socket, read after the step."""
 
     @property
     def qmp_balloon_kib(self) -> int | None:
@@ -135,7 +142,11 @@ def balloon_steps(cfg: Config, targets=TARGETS_MIB) -> Result:
         boot_s = g.start()
         res = Result(cfg, kern, boot_s, 0.0, parse_kv(_read(os.path.join(g.share, "boot-meminfo")), ":"))
         bt = g.host_cmd([guest_python(), "-m", "balloontop", "snapshot", "--json", "--root", "/"])
-        with g.qmp() as q:
+        # balloontop's own reader on the second QMP socket, held for the whole run (events),
+        # with statistics polling every STATS_INTERVAL_S seconds
+        reader = HostReader(g.bt_sock, stats_interval=STATS_INTERVAL_S)
+        with g.qmp() as q, reader:
+            reader.read()
             for i, tgt in enumerate(targets):
                 q.balloon(tgt * MiB)
                 qmp_s, last = q.wait_actual(tgt * MiB, timeout=90)
@@ -152,7 +163,10 @@ def balloon_steps(cfg: Config, targets=TARGETS_MIB) -> Result:
                 snap_s = time.monotonic() - t0
                 remote, remote_err = _remote_snapshot(g)
                 after = q.query_balloon().get("actual")
+                host = _fresh_host_reading(reader, since=time.time() - snap_s)
                 h = os.path.join(g.share, "steps", str(i))
+                with open(os.path.join(h, "host.json"), "w") as f:  # kept in the run directory
+                    json.dump(host.to_json(), f, indent=1)
                 text = _read(os.path.join(h, "snapshot.json"))
                 try:
                     snap = json.loads(text) if text.strip() else None
@@ -174,8 +188,13 @@ def balloon_steps(cfg: Config, targets=TARGETS_MIB) -> Result:
                         snapshot_err=_read(os.path.join(h, "snapshot.err"))[-2000:] + out[-500:],
                         remote=remote,
                         remote_err=remote_err,
+                        host=host.to_json(),
                     )
                 )
+            res.notes["host_points"] = reader.tracker.points()
+            # the second socket is held by the reader: the CLI must say it is busy
+            res.notes["cli_busy"] = _host_cli(g.bt_sock)
+        res.notes["cli_free"] = _host_cli(g.bt_sock, "--qmp-stats-interval", str(STATS_INTERVAL_S))
         res.console_tail = g.tail()
     res.total_s = time.monotonic() - t_all
     return res
@@ -199,6 +218,25 @@ def _remote_snapshot(g: Guest) -> tuple[dict | None, str]:
         return json.loads(out.stdout), ""
     except ValueError:
         return None, out.stdout[-500:]
+def _fresh_host_reading(reader: HostReader, since: float, timeout: float = 4 * STATS_INTERVAL_S):
+    """A reading whose statistics the guest sent after ``since`` (or the last one tried)."""
+    t0 = time.monotonic()
+    while True:
+        reading = reader.read()
+        if (reading.last_update or 0) >= since or time.monotonic() - t0 > timeout:
+            return reading
+        time.sleep(0.5)
+
+
+def _host_cli(sock: str, *extra: str) -> dict:
+    """``balloontop snapshot --json --qmp SOCK`` on the host (the installed CLI)."""
+    argv = [sys.executable, "-m", "balloontop", "snapshot", "--json", "--root", "/", "--qmp", sock, *extra]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    try:
+        host = json.loads(out.stdout).get("host")
+    except ValueError:
+        host = None
+    return {"rc": out.returncode, "stderr": out.stderr[-2000:], "host": host}
 
 
 def monitor_move(
@@ -347,6 +385,7 @@ def results_table(results: list[Result], wall_s: float | None = None) -> str:
                 f"| {d.get('accounting')} | {s.meminfo.get('MemTotal')} "
                 f"| {s.meminfo.get('Balloon', '–')} | {derived} | {bits} |"
             )
+    lines += ["", *host_table(results)]
     timing = [
         "",
         "| guest | kernel | boot s | scenario s | steps: QMP settle s / in-guest snapshot s |",
@@ -360,6 +399,33 @@ def results_table(results: list[Result], wall_s: float | None = None) -> str:
     if wall_s is not None:
         timing.append(f"\nWall time of the whole vm test run: {wall_s:.0f} s")
     return "\n".join(lines + timing) + "\n"
+
+
+def host_table(results: list[Result]) -> list[str]:
+    """balloontop's host reading (second QMP socket) beside the guest's figure, per step."""
+    lines = [
+        "| kernel | deflate-on-oom | step | host actual_kib | guest inflated_kib | actual + inflated "
+        "| stat-total-memory | guest MemTotal × 1024 | stats age s | movement (from → to KiB, events, s) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        if r.config.kind != "steps" or r.config.free_page_reporting:
+            continue
+        for s in r.steps:
+            h = s.host or {}
+            d = s.driver() or {}
+            actual, inflated = h.get("actual_kib"), d.get("inflated_kib")
+            total = None if actual is None or inflated is None else actual + inflated
+            mem = s.meminfo.get("MemTotal")
+            age = None if not h.get("last_update") else round(h["time"] - h["last_update"], 1)
+            m = h.get("movement")
+            move = "–" if not m else f"{m['from_kib']} → {m['to_kib']}, {m['events']}, {m['duration_s']}"
+            lines.append(
+                f"| {r.kernel.kver} | {'on' if r.config.deflate_on_oom else 'off'} | {s.target_mib} "
+                f"| {actual} | {inflated} | {total} | {(h.get('stats') or {}).get('stat-total-memory')} "
+                f"| {None if mem is None else mem * 1024} | {age} | {move} |"
+            )
+    return lines
 
 
 def write_results(results: list[Result], wall_s: float | None) -> str | None:

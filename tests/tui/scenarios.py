@@ -41,6 +41,8 @@ SCENARIOS = {
 class _Once:
     """Gives one sample, then ``None`` (the screen then stays as it is)."""
 
+    kind = "capture"
+
     def __init__(self, sample) -> None:
         self._sample = sample
 
@@ -48,9 +50,12 @@ class _Once:
         sample, self._sample = self._sample, None
         return sample
 
+    def close(self) -> None:
+        pass
+
 
 def _processes():
-    from .processes import ProcRow
+    from balloontop.tui.processes import ProcRow
 
     return [
         ProcRow(4242, "root", 812_000, 3.3, "stress-ng-vm"),
@@ -62,8 +67,8 @@ def _processes():
 
 def build(name: str, fixtures: Path, **overrides):
     """The app for scenario ``name`` (fixtures: the tests/fixtures folder)."""
-    from ..sampler import Sampler
-    from .app import make_app
+    from balloontop.sampler import Sampler
+    from balloontop.tui.app import make_app
 
     scenario = SCENARIOS[name]
     clock_box = [FIXED_TIME - STEP_S * (len(scenario.steps) - 1)]
