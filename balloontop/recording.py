@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import bisect
 import json
-import math
 import os
 import stat
 import time
@@ -213,6 +212,7 @@ def check_new_recording(path: str, force: bool = False) -> None:
 MAX_DECOMPRESSED_BYTES = 512 << 20
 """What ``read_recording`` reads of a recording at most (after gunzip): a week at one sample a
 second is about this; a gzip bomb stops here with a line in ``skipped``, memory bounded."""
+MAX_LINES = 5_000_000  # a week at one sample a second is 0.6 million; many more is not a recording
 MAX_LINE_BYTES = 1 << 20  # a sample line is a few KiB; a longer one is skipped, never buffered whole
 MAX_SKIPPED_LISTED = 20  # reasons kept in ``skipped``; ``skipped_count`` counts them all
 _GZIP_STEP = 16 << 10  # compressed bytes fed at a time (bounds the byte-by-byte salvage)
@@ -239,7 +239,9 @@ class Recording:
     @property
     def interval(self) -> float | None:
         value = (self.header or {}).get("interval")
-        return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None
+        return float(value) if 0 < value <= 3600 else None  # the cap record and config enforce
 
     @property
     def start(self) -> float | None:
@@ -312,7 +314,8 @@ def _chain(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
 
 def _lines(path: str, rec: Recording, max_bytes: int) -> Iterator[tuple[int, bytes, bool]]:
     """(line number, bytes, ended with a newline) for every line of the file, streamed: at
-    most ``max_bytes`` of (decompressed) data and ``MAX_LINE_BYTES`` of one line in memory."""
+    most ``max_bytes`` of (decompressed) data and ``MAX_LINES`` lines are read, at most
+    ``MAX_LINE_BYTES`` of one line held in memory."""
     chunks = _file_chunks(path)
     first = next(chunks, b"")
     while len(first) < 2:
@@ -341,6 +344,9 @@ def _lines(path: str, rec: Recording, max_bytes: int) -> Iterator[tuple[int, byt
                         too_long, buffer = True, bytearray()
                 break
             number += 1
+            if number > MAX_LINES:
+                rec.skip(f"stopped after {MAX_LINES} lines: the rest of the file is not read")
+                return
             if too_long:
                 rec.skip(f"line {number}: longer than {MAX_LINE_BYTES >> 20} MiB, not read")
                 too_long = False

@@ -215,8 +215,6 @@ class Root:
                     ):
                         data = self._small(parent, part, info, names)
                         target = _link_text(data) if data is not None else None
-                        if target is not None and last and not follow_last:
-                            return _Found(os.dup(parent), part, info, (*names, part), data)
                     if target is not None:
                         hops += 1
                         if hops > MAX_LINK_HOPS:
@@ -294,9 +292,11 @@ class Root:
 
     # -- reading ---------------------------------------------------------------------
 
-    def read_bytes(self, rel: str, allow_device: bool = False) -> tuple[bytes | None, ReadError | None]:
-        """The bytes of guest file ``rel`` (at most ``MAX_FILE_BYTES``), or ``None`` and the
-        reason. A file cut at the cap comes with a ``ReadError`` of reason ``cut``."""
+    def read_bytes(self, rel: str, allow_device: bool = False,
+                   limit: int = MAX_FILE_BYTES) -> tuple[bytes | None, ReadError | None]:
+        """The bytes of guest file ``rel`` (at most ``limit``, ``MAX_FILE_BYTES`` unless a
+        reader of larger files asks), or ``None`` and the reason. A file cut at the limit
+        comes with a ``ReadError`` of reason ``cut``."""
         try:
             found = self._find(rel)
             try:
@@ -305,7 +305,7 @@ class Root:
                 else:
                     fd = _open_checked(found.parent, found.name, found.info, allow_device)
                     try:
-                        data = _read_bytes(self._display(found.parts) if not self.is_live else found.name, fd)
+                        data = _read_bytes(self._display(found.parts) if not self.is_live else found.name, fd, limit)
                     finally:
                         os.close(fd)
             finally:
@@ -321,16 +321,18 @@ class Root:
             return None, ReadError(rel, "not-a-file", exc.strerror or "not a regular file")
         except OSError as exc:
             return None, ReadError(rel, "error", exc.strerror or str(exc))
-        if len(data) > MAX_FILE_BYTES:
-            detail = f"longer than {MAX_FILE_BYTES >> 20} MiB: only the first {MAX_FILE_BYTES >> 20} MiB read"
+        if len(data) > limit:
+            mib = f"{limit / (1 << 20):g} MiB"
+            detail = f"longer than {mib}: only the first {mib} read"
             with self._lock:
                 self._warnings.append(f"/{rel.lstrip('/')}: {detail}")
-            return data[:MAX_FILE_BYTES], ReadError(rel, "cut", detail)
+            return data[:limit], ReadError(rel, "cut", detail)
         return data, None
 
-    def read_text(self, rel: str, allow_device: bool = False) -> tuple[str | None, ReadError | None]:
+    def read_text(self, rel: str, allow_device: bool = False,
+                  limit: int = MAX_FILE_BYTES) -> tuple[str | None, ReadError | None]:
         """The text of guest file ``rel``, or ``None`` and the reason (see ``read_bytes``)."""
-        data, error = self.read_bytes(rel, allow_device)
+        data, error = self.read_bytes(rel, allow_device, limit)
         return (None if data is None else data.decode("utf-8", "replace")), error
 
     def text(self, rel: str) -> str | None:

@@ -26,8 +26,9 @@ class FileTree(Protocol):
     is_live: bool
     """True when the tree is a running system's ``/`` (not a copy under another folder)."""
 
-    def read_text(self, rel: str) -> tuple[str | None, ReadError | None]:
-        """The text of ``rel`` (UTF-8, undecodable bytes replaced), or ``None`` and why."""
+    def read_text(self, rel: str, *, limit: int = ...) -> tuple[str | None, ReadError | None]:
+        """The text of ``rel`` (UTF-8, undecodable bytes replaced), or ``None`` and why; at
+        most ``limit`` bytes where the tree allows a reader of larger files (the kernel log)."""
         ...
 
     def text(self, rel: str) -> str | None:

@@ -352,3 +352,28 @@ def test_host_source_through_the_monitor_pipeline(qmp_socket):
         assert result.sample.host.actual_kib == MEM_MIB * 1024
         assert result.sample.balloon.kib == 524288  # the guest's side untouched
     assert not source.reader.client.connected  # closing the monitor let the socket go
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--qmp", "a.sock", "--via", "cat"], "--qmp before any --via/--ssh pairs with the local root"),
+    (["--via", "cat", "--qmp", "a.sock", "--qmp", "b.sock"], "has a QMP socket already"),
+    (["--qmp", "a.sock", "--qmp", "b.sock"], "one --qmp for the local root"),
+])
+def test_qmp_pairs_with_the_guest_option_before_it_or_exit_2(argv, message):
+    out = subprocess.run([sys.executable, "-m", "balloontop", "snapshot", *argv],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2, out.stderr
+    assert message in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_qmp_after_via_becomes_that_guests_socket():
+    from balloontop.cli import build_parser
+    from balloontop.guests import guest_specs
+
+    parser, _ = build_parser(["snapshot"])
+    args = parser.parse_args(["snapshot", "--via", "socat - UNIX-CONNECT:/run/vm7/console", "--qmp", "/run/vm7/bt.qmp",
+                              "--qmp-stats-interval", "2"])
+    assert [(s.transport, s.target, s.qmp) for s in guest_specs(args)] == [
+        ("via", "socat - UNIX-CONNECT:/run/vm7/console", "/run/vm7/bt.qmp")]
+    local = parser.parse_args(["snapshot", "--qmp", "/run/vm7/bt.qmp"])
+    assert guest_specs(local) == [] and local.qmp == "/run/vm7/bt.qmp"

@@ -66,7 +66,9 @@ def test_feature_set_prints_as_the_kernel_would_and_names_match_the_pane():
                                     "VIRTIO_RING_F_EVENT_IDX")] == ["STATS_VQ", "VERSION_1", "EVENT_IDX"]
 
 
-def test_the_whatif_core_does_not_import_textual():
-    code = "import sys, balloontop.virtio.whatif; print('textual' in sys.modules)"
+def test_the_whatif_core_and_the_plot_module_do_not_import_textual():
+    code = ("import sys, balloontop.virtio.whatif, balloontop.plot\n"
+            "balloontop.plot.new_figure()\n"
+            "print('textual' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -99,7 +99,15 @@ def test_busy_socket_and_the_cli_on_a_free_one(res):
     assert sock_busy["stderr"].strip().endswith(
         "is busy: QEMU serves one client per socket; add a second -qmp for balloontop"), sock_busy
     assert sock_busy["host"]["error"] == sock_busy["stderr"].strip().removeprefix("balloontop: ")
+    # `snapshot --via 'socat ...' --qmp bt.sock`: the guest through its console shell and the
+    # host over QMP in one document, the --qmp paired with the --via before it
     assert free["rc"] == 0 and free["host"]["error"] is None, free
     assert free["host"]["actual_kib"] == res.steps[-1].target_mib * 1024
     assert free["host"]["stats_interval"] == scenario.STATS_INTERVAL_S
     assert free["host"]["device"] == "/machine/peripheral/balloon0"
+    doc = free["doc"]
+    assert (doc.get("guest") or {}).get("transport") == "via", doc.get("guest")
+    slack = 0 if "Balloon" in res.steps[-1].meminfo else BATCH_KIB
+    assert abs(free["host"]["actual_kib"] + doc["balloon"]["kib"] - BOOT_KIB) <= slack
+    # polling has been on since the first step: the statistics are the guest's of now
+    assert doc["system"]["mem_total_kib"] * 1024 == free["host"]["stats"]["stat-total-memory"]

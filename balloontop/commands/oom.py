@@ -67,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
         records = reader.read_new()
     if not records and reader.warnings:
         raise BalloontopError(f"no kernel log: {reader.warnings[0].removeprefix('kernel log: ')}")
+    for problem in reader.warnings:  # read, but not all of it (a log cut at the read cap)
+        print(f"balloontop: warning: {problem}", file=sys.stderr)
     sample = Sampler(root).sample()
     live_log = root.is_live and not args.log
     boot_time = boot_time_of(sample) if live_log else None
@@ -130,6 +132,7 @@ def _print(args: argparse.Namespace, found: list[Any], records: list[Any], where
         if replaced:
             print(f"balloontop: warning: {warning(replaced)}", file=sys.stderr)
         return 0
+
     ooms = [a for a in found if a.report.kind == "oom"]
     others = [a for a in found if a.report.kind != "oom"]
     lines: list[str] = []

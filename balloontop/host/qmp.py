@@ -141,9 +141,10 @@ class QMPClient:
 
     def _connect(self) -> None:
         where = self.where
+        peer: Any
         if self.family == "unix":
-            path = str(self.target)
-            if not os.path.exists(path):
+            peer = str(self.target)
+            if not os.path.exists(peer):
                 raise QMPError(f"no QMP socket at {where}", "gone")
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         else:
@@ -152,11 +153,11 @@ class QMPClient:
                 infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
             except (OSError, UnicodeError) as exc:
                 raise QMPError(f"QMP address {where}: {one_line(exc)}", "gone") from None
-            family, _, _, _, path = infos[0]
+            family, _, _, _, peer = infos[0]
             sock = socket.socket(family, socket.SOCK_STREAM)
         sock.settimeout(self.connect_timeout)
         try:
-            sock.connect(path)
+            sock.connect(peer)
         except (FileNotFoundError, ConnectionRefusedError):
             sock.close()
             if self.family == "unix":

@@ -251,7 +251,8 @@ def find_balloon(client: QMPClient) -> tuple[str | None, str | None]:
             raise
         buses = []
     for device in _pci_devices(buses):
-        ident = device.get("id") if isinstance(device.get("id"), dict) else {}
+        raw_ident = device.get("id")
+        ident: dict[str, Any] = raw_ident if isinstance(raw_ident, dict) else {}
         if ident.get("vendor") == VIRTIO_VENDOR and ident.get("device") in BALLOON_PCI_IDS:
             qdev = device.get("qdev_id")
             if qdev:
@@ -278,7 +279,8 @@ def _pci_devices(buses: Any) -> list[dict[str, Any]]:
 def memory_device(entry: dict[str, Any]) -> MappingProxyType[str, Any]:
     """One ``query-memory-devices`` entry in KiB: type, id, size and, for virtio-mem, the
     requested and maximum sizes."""
-    data = entry.get("data") if isinstance(entry.get("data"), dict) else {}
+    raw_data = entry.get("data")
+    data: dict[str, Any] = raw_data if isinstance(raw_data, dict) else {}
     out: dict[str, Any] = {"type": one_line(entry.get("type", ""), 40), "id": None}
     if data.get("id") is not None:
         out["id"] = one_line(data["id"], 80)

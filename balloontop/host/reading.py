@@ -312,10 +312,10 @@ def host_reading_from_json(obj: Any) -> HostReading | None:
     (a recording's host block never stops its replay)."""
     if not isinstance(obj, dict) or obj.get("source") != "qmp":
         return None
-    stats = obj.get("stats") if isinstance(obj.get("stats"), dict) else {}
-    hv = obj.get("hv_status")
-    devices = obj.get("memory_devices") if isinstance(obj.get("memory_devices"), list) else []
-    notes = obj.get("notes") if isinstance(obj.get("notes"), list) else []
+    raw_stats, hv, raw_devices, raw_notes = (obj.get(k) for k in ("stats", "hv_status", "memory_devices", "notes"))
+    stats: dict[Any, Any] = raw_stats if isinstance(raw_stats, dict) else {}
+    devices: list[Any] = raw_devices if isinstance(raw_devices, list) else []
+    notes: list[Any] = raw_notes if isinstance(raw_notes, list) else []
     try:
         return HostReading(
             address=_text(obj.get("address", "")),

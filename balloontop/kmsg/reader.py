@@ -30,6 +30,7 @@ from .records import Record, parse_kmsg_record, parse_log
 KMSG = "/dev/kmsg"
 READ_SIZE = 16384  # a record is at most ~8 KiB (CONSOLE_EXT_LOG_MAX) with its dictionary
 MAX_RECORDS_PER_CALL = 100_000  # the ring buffer holds far fewer; a safety stop
+MAX_LOG_BYTES = 32 << 20  # a recorded log: the kernel's largest ring buffer (LOG_BUF_SHIFT 25)
 
 
 def _open_kmsg(path: str) -> int:
@@ -174,7 +175,7 @@ class KmsgReader:
 
     def _read_file(self) -> list[Record]:
         rel = self.path or "dev/kmsg"
-        text, error = self.root.read_text(rel)
+        text, error = self.root.read_text(rel, limit=MAX_LOG_BYTES)
         if text is None:
             if error is not None and error.reason == "permission":
                 self._give_up(f"kernel log: {self.source}: permission denied")

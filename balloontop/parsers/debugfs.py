@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import re
 
-from . import bad_line, parse_int
+from . import MAX_COUNTER, bad_line, implausible, parse_int
+
+MAX_TEXT = 200  # a word list (capabilities) or version string is far shorter
 
 HvStats = dict[str, "int | str"]
 
@@ -58,6 +60,9 @@ def parse_hv_balloon(text: str, source: str = "hv-balloon") -> tuple[HvStats, li
             earlier = True
         key = HV_LABELS.get(key, key)
         if key in ("host_version", "capabilities"):
+            if len(rest) > MAX_TEXT:
+                warnings.append(f"{source} line {number}: {key} is {len(rest)} characters long: cut")
+                rest = rest[:MAX_TEXT] + "..."
             values[key] = rest
         elif key == "state":
             match = re.match(r"^(\d+)\s*(?:\((.*)\))?$", rest)
@@ -70,6 +75,9 @@ def parse_hv_balloon(text: str, source: str = "hv-balloon") -> tuple[HvStats, li
             number_value = parse_int(rest)
             if number_value is None:
                 warnings.append(bad_line(source, number, line))
+                continue
+            if not 0 <= number_value < MAX_COUNTER:
+                warnings.append(implausible(f"{source} line {number}", key, number_value))
                 continue
             values[key] = number_value
     if values:
@@ -106,11 +114,14 @@ def parse_vmmemctl(text: str, source: str = "vmmemctl") -> tuple[dict[str, int |
         raw = match["value"]
         padded = padded or bool(re.match(r"^[\w -]+\s{2,}:", line)) or bool(match["size"])
         if key == "is_resetting":
-            values[key] = raw  # type: ignore[assignment]  # "y" or "n", as the file says
+            values[key] = raw[:MAX_TEXT]  # type: ignore[assignment]  # "y" or "n", as the file says
             continue
         value = parse_int(raw)
         if value is None:
             warnings.append(bad_line(source, number, line))
+            continue
+        if not 0 <= value < MAX_COUNTER:
+            warnings.append(implausible(f"{source} line {number}", key, value))
             continue
         if match["size"]:
             key = f"{key}_{match['size']}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import parse_int
+from . import MAX_COUNTER, parse_int
 
 
 def parse_value(text: str | None) -> int | None:
@@ -12,7 +12,8 @@ def parse_value(text: str | None) -> int | None:
     text = text.strip()
     if text in ("Y", "N"):
         return 1 if text == "Y" else 0
-    return parse_int(text) if text else None
+    value = parse_int(text) if text else None
+    return value if value is not None and 0 <= value < MAX_COUNTER else None  # 64-bit unsigned
 
 
 def parse_pair(text: str | None) -> tuple[int, int] | None:
@@ -22,5 +23,5 @@ def parse_pair(text: str | None) -> tuple[int, int] | None:
     fields = text.split()
     if len(fields) != 2:
         return None
-    first, second = parse_int(fields[0]), parse_int(fields[1])
+    first, second = parse_value(fields[0]), parse_value(fields[1])
     return (first, second) if first is not None and second is not None else None

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ..kmsg.records import Record, parse_log
+from ..kmsg.records import Record
 
 if TYPE_CHECKING:
     from .source import RemoteSource
@@ -33,8 +33,6 @@ class RemoteKernelLog:
         self.skipped = 0
         self.disabled = False
         self._due = float("-inf")
-        self._last_usec = -1
-        self._at_last: set[str] = set()  # texts already taken with the newest stamp
 
     @property
     def source(self) -> str:
@@ -47,29 +45,11 @@ class RemoteKernelLog:
         if self.disabled or now < self._due or not self.remote.connected:
             return []
         self._due = now + self.every_s
-        text, why = self.remote.kernel_log()
-        if text is None:
-            if why and ("refuses" in why or "no dmesg" in why):
-                self.warnings.append(why)  # said once (the monitor's notice), then left alone
-                self.disabled = True
-            return []
-        parsed = parse_log(text)
-        self.skipped = parsed.skipped
-        return self._newer(parsed.records)
-
-    def _newer(self, records: list[Record] | tuple[Record, ...]) -> list[Record]:
-        """The records after the last one returned (``dmesg`` prints the buffer from its
-        oldest record each time; records stamped alike are told apart by their text)."""
-        out: list[Record] = []
-        for record in records:
-            usec = record.usec if record.usec is not None else -1
-            if usec < self._last_usec or (usec == self._last_usec and record.text in self._at_last):
-                continue
-            if usec > self._last_usec:
-                self._last_usec, self._at_last = usec, set()
-            self._at_last.add(record.text)
-            out.append(record)
-        return out
+        records, why = self.remote.new_kernel_records()
+        if why and ("refuses" in why or "no dmesg" in why):
+            self.warnings.append(why)  # said once (the monitor's notice), then left alone
+            self.disabled = True
+        return records
 
     def close(self) -> None:
         """The connection is the source's: nothing of the log's own to close."""

@@ -201,7 +201,9 @@ class ShellRoot:
 
     # -- FileTree --------------------------------------------------------------------------
 
-    def read_text(self, rel: str) -> tuple[str | None, ReadError | None]:
+    def read_text(self, rel: str, limit: int | None = None) -> tuple[str | None, ReadError | None]:
+        """``limit`` is accepted as by ``Root.read_text``; the connection's own cap per file
+        (``protocol.FILE_CAP``) applies to every answer."""
         rel = rel.lstrip("/")
         result = self._ask(Query("read", rel))
         if not isinstance(result, FileResult):

@@ -54,6 +54,7 @@ class RemoteSource:
         self.kernel_log_refused = False
         self._events: list[Event] = []
         """Drops (``gap``) and reconnects (``reconnect``) not taken yet (``take_events``)."""
+        self._kmsg_last: tuple[int | None, str] | None = None
         self._connection: Connection | None = None
         self._root: ShellRoot | None = None
         self._sampler: Sampler | None = None
@@ -286,6 +287,26 @@ class RemoteSource:
             self.kernel_log_refused = True
             return None, "kernel log: the guest has no dmesg command"
         return text, None
+
+    def new_kernel_records(self) -> tuple[list[Any], str | None]:
+        """Kernel log records not returned before (all of them the first time), from
+        ``kernel_log()``, and the reason once when the guest refuses. The whole log crosses
+        the link each call: call it every few ticks, not every tick."""
+        from ..kmsg.records import parse_log
+
+        text, why = self.kernel_log()
+        if text is None:
+            return [], why
+        records = list(parse_log(text).records)
+        start = 0
+        if self._kmsg_last is not None:
+            for index in range(len(records) - 1, -1, -1):
+                if (records[index].usec, records[index].text) == self._kmsg_last:
+                    start = index + 1
+                    break
+        if records:
+            self._kmsg_last = (records[-1].usec, records[-1].text)
+        return records[start:], None
 
 
 def _printable(text: str) -> str:

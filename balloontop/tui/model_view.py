@@ -331,9 +331,10 @@ def guest_state_pane(label: str, state: str, why: str | None) -> PaneContent:
 
 
 def guest_row(label: str, state: str, sample: Sample | None, rate: float | None,
-              focused: bool, ascii_only: bool = False) -> Content:
+              focused: bool, ascii_only: bool = False, compact: bool = False) -> Content:
     """One guest's line in the summary when several are watched: its balloon first (the
-    figure a 60-column terminal must keep), then memory, rate and connection state."""
+    figure a 60-column terminal must keep), then memory, rate and connection state;
+    ``compact`` (under 100 columns): the balloon and the available memory only."""
     mark = (">" if ascii_only else "▶") if focused else " "
     if sample is None:
         return content(f"{mark} [b]$label[/] [$warning]$state[/]", label=label,
@@ -343,6 +344,9 @@ def guest_row(label: str, state: str, sample: Sample | None, rate: float | None,
     total = format_kib(sample.system.mem_total_kib)
     avail = format_kib(sample.system.mem_available_kib)
     note = "" if state in ("", "connected") else " [$warning]$state[/]"
+    if compact:
+        return content(f"{mark} [b]$label[/] balloon [b]{balloon}[/] [$muted]· avail[/] {avail}{note}",
+                       label=label, state=state)
     return content(f"{mark} [b]$label[/] balloon [b]{balloon}[/]{how} [$muted]· MemTotal[/] {total} "
                    f"[$muted]· available[/] {avail} [$muted]·[/] {fmt_rate(rate)}{note}",
                    label=label, state=state)

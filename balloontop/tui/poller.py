@@ -295,8 +295,10 @@ class Poller:
         out = PollResult(sample, events=sorted(events, key=lambda e: e.time), notices=notices)
         label = f" · guest {focus + 1}/{len(ticks)} {ticks[focus].guest.title()}"
         out.header = app.header(sample, stale=sample is None, label=label)
+        compact = app.size.width < 100
         out.summary = [mv.guest_row(t.guest.title(), t.state, self._latest.get(i, (None, None))[0],
-                                    self._latest.get(i, (None, None))[1], i == focus, app.ascii_only)
+                                    self._latest.get(i, (None, None))[1], i == focus, app.ascii_only,
+                                    compact)
                        for i, t in enumerate(ticks)]
         focused = ticks[focus].result
         if sample is not None:
@@ -305,7 +307,7 @@ class Poller:
             verb = {"inflate": "inflating", "deflate": "deflating"}.get(focused.episode.kind,
                                                                        focused.episode.kind)
             out.episode = f"{ticks[focus].guest.title()} {verb} {format_kib(abs(focused.episode.moved_kib))}"
-        wide = app.size.width >= 100
+        wide = not compact
         for index, tick in enumerate(ticks):
             if not wide and index != focus:
                 continue

@@ -148,3 +148,29 @@ def test_process_scans_send_only_rows_that_can_be_shown(busybox_guest) -> None: 
     finally:
         source.close()
 
+
+def test_new_kernel_records_are_returned_once(busybox_guest, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    guest = busybox_guest(TREE, applets=("sh", "head", "env"))
+    log = FIXTURES / "kmsg"
+    dmesg = next(p for p in sorted(log.rglob("dmesg.txt")))
+    lines = dmesg.read_text().splitlines(keepends=True)
+    (guest / "log").write_text("".join(lines[:20]))
+    # the guest's "dmesg" prints a growing log (a script in the guest: busybox's own dmesg
+    # would read this machine's kernel log)
+    (guest / "bin" / "dmesg").write_text("#!/bin/sh\nhead -c 1000000 /log\n")
+    (guest / "bin" / "dmesg").chmod(0o755)
+    source = RemoteSource(GuestSpec("g", "via", chroot_via(guest)))
+    try:
+        assert source.sample() is not None
+        first, why = source.new_kernel_records()
+        assert why is None and len(first) >= 15
+        again, _ = source.new_kernel_records()
+        assert again == []
+        (guest / "log").write_text("".join(lines[:30]))
+        more, _ = source.new_kernel_records()
+        from balloontop.kmsg.records import parse_log
+
+        assert more == list(parse_log("".join(lines[:30])).records)[len(first):]
+        assert more
+    finally:
+        source.close()

@@ -194,7 +194,9 @@ def balloon_steps(cfg: Config, targets=TARGETS_MIB) -> Result:
             res.notes["host_points"] = reader.tracker.points()
             # the second socket is held by the reader: the CLI must say it is busy
             res.notes["cli_busy"] = _host_cli(g.bt_sock)
-        res.notes["cli_free"] = _host_cli(g.bt_sock, "--qmp-stats-interval", str(STATS_INTERVAL_S))
+        # once free: the guest read through its console shell and the host over QMP, paired
+        # on one command line (--qmp belongs to the --via before it)
+        res.notes["cli_free"] = _host_cli(g.bt_sock, "--qmp-stats-interval", str(STATS_INTERVAL_S), via=g.via())
         res.console_tail = g.tail()
     res.total_s = time.monotonic() - t_all
     return res
@@ -228,15 +230,16 @@ def _fresh_host_reading(reader: HostReader, since: float, timeout: float = 4 * S
         time.sleep(0.5)
 
 
-def _host_cli(sock: str, *extra: str) -> dict:
-    """``balloontop snapshot --json --qmp SOCK`` on the host (the installed CLI)."""
-    argv = [sys.executable, "-m", "balloontop", "snapshot", "--json", "--root", "/", "--qmp", sock, *extra]
-    out = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+def _host_cli(sock: str, *extra: str, via: str | None = None) -> dict:
+    """``balloontop snapshot --json [--via CMD] --qmp SOCK`` on the host (the installed CLI)."""
+    guest = ["--via", via, "--connect-timeout", "30", "--tick-timeout", "30"] if via else []
+    argv = [sys.executable, "-m", "balloontop", "snapshot", "--json", "--root", "/", *guest, "--qmp", sock, *extra]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=240)
     try:
-        host = json.loads(out.stdout).get("host")
+        doc = json.loads(out.stdout)
     except ValueError:
-        host = None
-    return {"rc": out.returncode, "stderr": out.stderr[-2000:], "host": host}
+        doc = {}
+    return {"rc": out.returncode, "stderr": out.stderr[-2000:], "host": doc.get("host"), "doc": doc}
 
 
 def monitor_move(
