@@ -1,7 +1,9 @@
 """Real guest: the monitor itself (``balloontop --root /``, a Textual app) runs on a
 pseudo-terminal inside the guest while the host moves the balloon 1024 -> 768 MiB; the
 screen text (rendered with pyte in the guest) must show the move in the virtio0 pane and
-in the event log. Marker ``vm``; see tests/vm/README.md.
+in the event log. The same again with the monitor on the HOST reading the guest through
+the busybox sh on its virtio console (``balloontop --via 'socat - UNIX-CONNECT:...'``,
+issue 12: nothing of balloontop in the guest). Marker ``vm``; see tests/vm/README.md.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ def _monitor_missing() -> str | None:
     return None
 
 
-@pytest.fixture(params=[scenario.MONITOR], ids=lambda c: c.id)
+@pytest.fixture(params=[scenario.MONITOR, scenario.MONITOR_REMOTE], ids=lambda c: c.id)
 def vm_config(request):
     return request.param
 

@@ -218,9 +218,9 @@ def parse_batch(framing: Framing, root: str, queries: Sequence[Query], seq: int,
     for i, query in enumerate(queries):
         if query.kind != "read":
             continue
-        code = statuses.get(i)
-        if code == "d" or (i not in reply.files and code is not None):
-            reply.files[i] = FileResult(None, _STATUS.get(code, "error"))
+        status = statuses.get(i)
+        if status == "d" or (i not in reply.files and status is not None):
+            reply.files[i] = FileResult(None, _STATUS.get(status or "", "error"))
         elif i not in reply.files:
             raise FramingError(f"no answer for {query.rel}")
     return reply

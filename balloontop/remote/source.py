@@ -81,8 +81,10 @@ class RemoteSource:
 
     @property
     def name(self) -> str:
-        """The label of the guest: its configured name, else its host name, else the target."""
-        return self.spec.name or self.hostname or self.spec.target
+        """The label of the guest: its configured name, else its host name (not the
+        kernel's placeholder ``(none)`` of a guest that never set one), else the target."""
+        host = self.hostname if self.hostname != "(none)" else None
+        return self.spec.name or host or self.spec.target
 
     @property
     def target(self) -> str:

@@ -174,3 +174,21 @@ def test_new_kernel_records_are_returned_once(busybox_guest, tmp_path: Path) -> 
         assert more
     finally:
         source.close()
+
+
+def test_a_guest_without_a_host_name_is_labelled_by_its_target(busybox_guest) -> None:  # type: ignore[no-untyped-def]
+    guest = busybox_guest(TREE)
+    hostname = guest / "proc" / "sys" / "kernel" / "hostname"
+    hostname.parent.mkdir(parents=True, exist_ok=True)
+    hostname.write_text("(none)\n")  # what Linux says until something sets a name
+    source = RemoteSource(GuestSpec(None, "via", chroot_via(guest)))
+    try:
+        sample = source.sample()
+        assert sample is not None and sample.guest is not None and sample.guest["hostname"] == "(none)"
+        assert source.name == chroot_via(guest)
+        hostname.write_text("db1\n")
+        for _ in range(31):  # the host name is among the answers asked again every 30 ticks
+            assert source.sample() is not None
+        assert source.name == "db1"
+    finally:
+        source.close()

@@ -39,7 +39,7 @@ class Config:
     suite: str  # "bookworm" | "trixie-backports"
     deflate_on_oom: bool
     free_page_reporting: bool = False
-    kind: str = "steps"  # "steps" | "monitor"
+    kind: str = "steps"  # "steps" | "monitor" | "monitor-remote"
 
     @property
     def id(self) -> str:
@@ -59,6 +59,8 @@ MATRIX = (
     Config("trixie-backports", False, free_page_reporting=True),
 )
 MONITOR = Config("trixie-backports", False, kind="monitor")
+MONITOR_REMOTE = Config("trixie-backports", False, kind="monitor-remote")
+"""The monitor on the HOST, reading the guest through its virtio console (--via socat)."""
 
 
 def parse_kv(text: str, sep: str | None = None) -> dict[str, int]:
@@ -205,9 +207,6 @@ def balloon_steps(cfg: Config, targets=TARGETS_MIB) -> Result:
 def _remote_snapshot(g: Guest) -> tuple[dict | None, str]:
     """The guest read from the host through its virtio console (nothing run in the guest
     but its busybox sh and head)."""
-    import subprocess
-    import sys
-
     argv = [sys.executable, "-m", "balloontop", "snapshot", "--json", "--via", g.via(),
             "--connect-timeout", "30", "--tick-timeout", "30"]
     try:
@@ -250,8 +249,10 @@ def monitor_move(
     app: list[str] | None = None,
     ready_text: str = "virtio0",
     shows_move=None,
+    on_host: bool = False,
 ) -> Result:
-    """Run the Textual monitor in the guest on a pty; move the balloon once."""
+    """Run the Textual monitor in the guest on a pty (``on_host``: on the host, reading
+    the guest through its virtio console); move the balloon once."""
     app = app or [guest_python(), "-m", "balloontop", "--root", "/"]
     kern = kernels.kernel(cfg.suite)
     t_all = time.monotonic()
@@ -261,35 +262,57 @@ def monitor_move(
     with g:
         boot_s = g.start()
         res = Result(cfg, kern, boot_s, 0.0, parse_kv(_read(os.path.join(g.share, "boot-meminfo")), ":"))
-        mon = os.path.join(g.share, "mon")
-        os.makedirs(mon)
         script = os.path.join(HERE, "screen.py")
-        cmd = g.host_cmd(
-            [
-                guest_python(),
-                script,
-                "--out",
-                "/dev/bt/mon",
-                "--cols",
-                str(cols),
-                "--rows",
-                str(rows),
-                "--ready-text",
-                ready_text,
-                "--timeout",
-                "240",
-                "--",
-                *app,
-            ],
-            env={"TERM": "xterm-256color", "COLORTERM": "truecolor"},
-        )
-        ident = g.sh_start(cmd)
+        if on_host:
+            # the monitor runs here, on the host, and reads the guest through the busybox
+            # sh on its virtio console: nothing of balloontop runs in the guest
+            mon = os.path.join(g.run, "mon-host")
+            os.makedirs(mon)
+            app = [sys.executable, "-m", "balloontop", "--via", g.via(), "--connect-timeout", "60",
+                   "--tick-timeout", "30"]
+            local = subprocess.Popen(
+                [sys.executable, script, "--out", mon, "--cols", str(cols), "--rows", str(rows),
+                 "--ready-text", ready_text, "--timeout", "240", "--", *app],
+                env=dict(os.environ, TERM="xterm-256color", COLORTERM="truecolor"),
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            )
+            ident = ""
+        else:
+            mon = os.path.join(g.share, "mon")
+            os.makedirs(mon)
+            local = None
+            cmd = g.host_cmd(
+                [
+                    guest_python(),
+                    script,
+                    "--out",
+                    "/dev/bt/mon",
+                    "--cols",
+                    str(cols),
+                    "--rows",
+                    str(rows),
+                    "--ready-text",
+                    ready_text,
+                    "--timeout",
+                    "240",
+                    "--",
+                    *app,
+                ],
+                env={"TERM": "xterm-256color", "COLORTERM": "truecolor"},
+            )
+            ident = g.sh_start(cmd)
         t0 = time.monotonic()
         ready = os.path.join(mon, "ready")
         done_rc = os.path.join(g.share, "ctl", "out", f"{ident}.rc")
         while not os.path.exists(ready):
-            if os.path.exists(done_rc) or time.monotonic() - t0 > 240:
-                rc, out = g.sh_wait(ident, timeout=5) if os.path.exists(done_rc) else (None, "")
+            ended = local.poll() is not None if local is not None else os.path.exists(done_rc)
+            if ended or time.monotonic() - t0 > 240:
+                if local is not None:
+                    if local.poll() is None:
+                        local.kill()
+                    rc, out = local.wait(), local.stdout.read() if local.stdout else ""
+                else:
+                    rc, out = g.sh_wait(ident, timeout=5) if os.path.exists(done_rc) else (None, "")
                 res.notes["error"] = f"monitor not ready (rc={rc}): {out[-3000:]}"
                 res.screens["last"] = _read(os.path.join(mon, "screen.txt"))
                 res.console_tail = g.tail()
@@ -317,7 +340,15 @@ def monitor_move(
         time.sleep(1)
         res.screens["after"] = _read(os.path.join(mon, "screen.txt")) or after
         open(os.path.join(mon, "stop"), "w").close()
-        rc, out = g.sh_wait(ident, timeout=60)
+        if local is not None:
+            try:
+                rc = local.wait(60)
+            except subprocess.TimeoutExpired:
+                local.kill()
+                rc = local.wait()
+            out = local.stdout.read() if local.stdout else ""
+        else:
+            rc, out = g.sh_wait(ident, timeout=60)
         res.notes["screen_rc"] = rc
         res.notes["screen_out"] = out[-3000:]
         res.screens["final"] = _read(os.path.join(mon, "final.txt"))
@@ -339,8 +370,9 @@ class Pool:
     def submit(self, cfg: Config) -> Future:
         with self.lock:
             if cfg not in self.futures:
-                if cfg.kind == "monitor":
-                    self.futures[cfg] = self.ex.submit(monitor_move, cfg, shows_move=monitor_shows_move)
+                if cfg.kind in ("monitor", "monitor-remote"):
+                    self.futures[cfg] = self.ex.submit(monitor_move, cfg, shows_move=monitor_shows_move,
+                                                       on_host=cfg.kind == "monitor-remote")
                 else:
                     self.futures[cfg] = self.ex.submit(balloon_steps, cfg)
             return self.futures[cfg]
@@ -396,7 +428,7 @@ def results_table(results: list[Result], wall_s: float | None = None) -> str:
     ]
     for r in results:
         st = " · ".join(f"{s.qmp_s}/{s.snapshot_s}" for s in r.steps)
-        if r.config.kind == "monitor":
+        if r.config.kind in ("monitor", "monitor-remote"):
             st = f"monitor ready {r.notes.get('monitor_ready_s')} s, move {r.notes.get('qmp_s')}"
         timing.append(f"| {r.config.id} | {r.kernel.kver} | {r.boot_s:.1f} | {r.total_s:.1f} | {st} |")
     if wall_s is not None:
