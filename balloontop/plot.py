@@ -181,7 +181,7 @@ def import_plotext() -> tuple[Any, Any]:
             except KeyError:
                 raise AttributeError(name) from None
 
-        pkg.__getattr__ = _full  # type: ignore[attr-defined]
+        pkg.__getattr__ = _full  # type: ignore[attr-defined,method-assign]
         sys.modules["plotext"] = pkg
     import plotext._doc  # noqa: F401  (before _figure: see above)
     import plotext._utility as utility

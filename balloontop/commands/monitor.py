@@ -7,6 +7,7 @@ defaults, the order printed in ``--help``).
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from typing import TYPE_CHECKING
@@ -157,9 +158,11 @@ def _guests(targets: list[Target], recorder: Recorder | None) -> list[Guest] | N
         guests.append(Guest(
             target.name,
             Monitor(target.source, recorder=recorder, guest=target.name if several else None,
-                    kernel_log_reader=lambda r=remote: RemoteKernelLog(r)),
-            state=lambda r=remote: r.state, label=lambda r=remote: r.name,
-            processes=remote.processes, last_error=lambda r=remote: r.last_error))
+                    kernel_log_reader=functools.partial(RemoteKernelLog, remote)),
+            state=functools.partial(getattr, remote, "state"),
+            label=functools.partial(getattr, remote, "name"),
+            processes=remote.processes,
+            last_error=functools.partial(getattr, remote, "last_error")))
     return guests
 
 

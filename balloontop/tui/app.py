@@ -58,6 +58,7 @@ __all__ = ["GRAPH_REST_S", "MAX_PANES", "PROCESS_ROWS", "BalloonApp", "PollResul
 
 if TYPE_CHECKING:
     from .feature_decoder import FeatureDecoderScreen
+    from .screens import LogRecordRow
 
 WidgetT = TypeVar("WidgetT")
 
@@ -678,7 +679,7 @@ class BalloonApp(MonitorAppMixin, App):
             return
         self._add_events([self.monitor.marker(self.clock(), text)])
 
-    def kernel_log_rows(self) -> list[Any]:
+    def kernel_log_rows(self) -> list[LogRecordRow]:
         """The kernel log's retained records with their tags (UI thread, a copy)."""
         kernel_log = self.monitor.kernel_log
         if kernel_log is None:
@@ -774,7 +775,7 @@ class BalloonApp(MonitorAppMixin, App):
 
     def get_system_commands(self, screen: Screen) -> Iterator[SystemCommand]:
         yield from super().get_system_commands(screen)  # Textual's, less its Theme (the mixin)
-        for binding in self.BINDINGS:
+        for binding in self.key_bindings():
             if (binding.show or binding.id == "next_pane") and binding.action not in (
                     "quit",) and self.check_action(binding.action.split("(")[0], ()):
                 yield SystemCommand(binding.description, f"{binding.description} "

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from rich.text import Text
 from textual import events
@@ -33,12 +34,12 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ..model import VirtioDevice
-from ..virtio.decode import DecodedBit, decode_bits, parse_any
+from ..virtio.decode import DecodedBit, decode_bits, parse_any, short_name
 from ..virtio.ids import device_type, parse_device
 from ..virtio.tables import bit_range
-from ..virtio.decode import short_name
 from ..virtio.whatif import BALLOON_ID, feature_set, mask, toggled, whatif_effects
 from .guest_text import clean, content
+from .widgets import KeyBar
 
 __all__ = ["feature_set", "whatif_effects"]  # the what-if core, re-exported for callers
 PASTED = "pasted"
@@ -407,8 +408,6 @@ class FeatureDecoderScreen(Screen):
     # -- layout
 
     def compose(self) -> ComposeResult:
-        from .widgets import KeyBar
-
         with Vertical(id="fd-left"):
             devices = OptionList(id="fd-devices")
             devices.border_title = "virtio devices"
@@ -444,7 +443,7 @@ class FeatureDecoderScreen(Screen):
 
     def on_mount(self) -> None:
         if self.standalone:
-            self.query_one("#fd-keys").set_keys(self._keys()[:-1] + [("q", "Quit", "close")])
+            self.query_one("#fd-keys", KeyBar).set_keys(self._keys()[:-1] + [("q", "Quit", "close")])
         self._fill_list()
         grid = self.query_one(BitGrid)
         self.watch(grid, "cursor", self._cursor_moved, init=False)

@@ -47,14 +47,14 @@ class PollResult:
                  notices: list[tuple[str, str]] | None = None, reset_events: bool = False) -> None:
         self.sample = sample
         self.error = error
-        self.header = ""
-        self.summary: list[str] = []
+        self.header: mv.Row = ""
+        self.summary: list[mv.Row] = []
         self.panes: list[tuple[str, mv.PaneContent]] = []
-        self.no_balloon: list[str] | None = None
+        self.no_balloon: list[mv.Row] | None = None
         self.events: list[Event] = events if events is not None else []
         self.graph: GraphFrame | None = None
         self.graph_title = ""
-        self.processes: list[str] | None = None
+        self.processes: list[mv.Row] | None = None
         self.poll_ms = 0.0
         """Wall time of the poll, its graph included (poll thread)."""
         self.notices: list[tuple[str, str]] = notices if notices is not None else []
@@ -95,7 +95,7 @@ class Poller:
         self._poll_now = False
         self._stopping = False
         self._proc_due = 0.0
-        self._proc_lines: list[str] | None = None
+        self._proc_lines: list[mv.Row] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ui_context: contextvars.Context | None = None
         self._latest: dict[int, tuple[Sample, float | None]] = {}
@@ -265,7 +265,7 @@ class Poller:
             result.processes = self._process_lines(now)
         return result
 
-    def _process_lines(self, now: float) -> list[str]:
+    def _process_lines(self, now: float) -> list[mv.Row]:
         guest = self.fleet.guests[self.app.focus]
         source = guest.processes if guest.processes is not None else self.process_source
         rows = source() if source is not None else None

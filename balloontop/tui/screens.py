@@ -16,6 +16,12 @@ from textual.widgets import Input, Static
 
 from .guest_text import content
 
+if TYPE_CHECKING:
+    from ..kmsg.records import Record
+
+LogRecordRow = tuple["Record", "str | None"]
+"""A kernel-log record and why it matters (its tag), as ``KernelLog.highlighted`` gives it."""
+
 HELP_TEXT = """\
 [b]What you see[/]
   Header: host, LIVE, PAUSED or STATIC (a --root folder), refresh interval, uptime,
@@ -148,7 +154,7 @@ TAG_STYLE = {
 }
 
 
-def kernel_log_lines(rows, warnings: Sequence[str] = (), note: str | None = None) -> list[Content]:
+def kernel_log_lines(rows: Sequence[LogRecordRow], warnings: Sequence[str] = (), note: str | None = None) -> list[Content]:
     """Lines for the kernel-log view: ``[uptime] text``, tagged records highlighted; the
     log's text as plain text (``Content``), never markup."""
     out: list[Content] = []

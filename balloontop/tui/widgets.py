@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 from rich.text import Text
 from textual import events
@@ -23,7 +23,7 @@ class Line(Static):
 
     DEFAULT_CSS = "Line { height: 1; width: 1fr; text-wrap: nowrap; text-overflow: ellipsis; }"
 
-    def __init__(self, markup: str | Content = "", **kwargs) -> None:
+    def __init__(self, markup: str | Content = "", **kwargs: Any) -> None:
         super().__init__(markup, **kwargs)
         self._value = markup
         self.markup_text = _plain_or_markup(markup)
@@ -62,7 +62,7 @@ class TextLines(Widget):
 
     DEFAULT_CSS = "TextLines { height: auto; width: 1fr; text-wrap: nowrap; text-overflow: ellipsis; }"
 
-    def __init__(self, rows: Sequence[str | Text | Content] = (), **kwargs) -> None:
+    def __init__(self, rows: Sequence[str | Text | Content] = (), **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._rows: list[str | Text | Content] = list(rows)
         self._contents: dict[int, Content] = {}
@@ -151,7 +151,8 @@ class DriverPane(VerticalScroll):
     DEFAULT_CSS = "DriverPane { height: auto; max-height: 100%; }"
     can_focus = True
 
-    def __init__(self, key: str, title: str, lines: Sequence[str], **kwargs: Any) -> None:
+    def __init__(self, key: str, title: str | Content, lines: Sequence[str | Content],
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.key = key
         self.border_title = title
@@ -165,7 +166,7 @@ class DriverPane(VerticalScroll):
 class NoBalloonPane(VerticalScroll):
     can_focus = True
 
-    def __init__(self, lines: Sequence[str], **kwargs: Any) -> None:
+    def __init__(self, lines: Sequence[str | Content], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.key = "none"
         self.border_title = "no balloon"
@@ -221,7 +222,7 @@ class KeyBar(Static):
     """
 
     def __init__(self, keys: Sequence[tuple[str, str, str]], right: str = "",
-                 namespace: str = "app", **kwargs) -> None:
+                 namespace: str = "app", **kwargs: Any) -> None:
         """``keys``: (key shown, description, action) triples (an empty action: not
         clickable); ``right``: markup kept at the right end (the command palette's key);
         ``namespace``: where a click runs the action (``app`` or ``screen``)."""
@@ -295,8 +296,9 @@ class MonitorAppMixin:
       Textual's picker of themes that lack the monitor's colours.
     """
 
-    HORIZONTAL_BREAKPOINTS = [(0, "-one-column"), (80, "-narrow"), (100, "-wide")]
-    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
+        (0, "-one-column"), (80, "-narrow"), (100, "-wide")]
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-short"), (30, "-tall")]
 
     def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
                            time_format: str | None = None) -> str | None:
@@ -348,7 +350,7 @@ class EventLog(ScrollView):
 
     DEFAULT_CSS = "EventLog { height: auto; width: 1fr; overflow-y: auto; overflow-x: hidden; }"
 
-    def __init__(self, max_lines: int = 500, **kwargs) -> None:
+    def __init__(self, max_lines: int = 500, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.max_lines = max_lines
         self._items: list[Content] = []
@@ -407,7 +409,7 @@ class EventLog(ScrollView):
     def _set_virtual_size(self) -> None:
         self.virtual_size = Size(self._row_width, len(self._rows))
 
-    def on_resize(self, event) -> None:
+    def on_resize(self, event: events.Resize) -> None:
         self._rewrap()
         self._follow()
 
