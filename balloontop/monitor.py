@@ -36,7 +36,8 @@ if TYPE_CHECKING:
     from .kmsg import KernelLog
     from .kmsg.reader import LogReader
     from .kmsg.inference import DeflateOnOomDetector
-    from .recording import Recorder, ReplaySource
+    from .recording import Recorder
+    from .replay import ReplaySource
 
 
 class TickResult(NamedTuple):
@@ -106,7 +107,7 @@ class Monitor:
     @property
     def replay(self) -> ReplaySource | None:
         """The source, when it is a replay (pause, step and seek act on it)."""
-        from .recording import ReplaySource
+        from .replay import ReplaySource
 
         return self.source if isinstance(self.source, ReplaySource) else None
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from .balloon import accounting_words
 from .drivers.virtio_balloon import reading_deflate_on_oom
-from .kmsg.reports import OomReport, Report, ShowMemReport
+from .kmsg.report_types import OomReport, Report, ShowMemReport
 from .model import Sample
 from .units import format_kib, page_kib
 

@@ -7,7 +7,7 @@ what it is, so no caller has to guess from attributes:
 * ``live``: this machine's ``/`` (``Sampler``);
 * ``capture``: a folder standing for a guest's ``/`` (``Sampler`` over ``--root``): static;
 * ``demo``: the simulator (``balloontop.demo.DemoSource``);
-* ``replay``: a recording played back (``balloontop.recording.ReplaySource``);
+* ``replay``: a recording played back (``balloontop.replay.ReplaySource``);
 * ``remote``: a guest read through a shell (``balloontop.remote``).
 """
 

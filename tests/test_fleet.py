@@ -76,7 +76,7 @@ def test_a_recording_of_two_guests_replays_and_reports_each(tmp_path: Path) -> N
     import subprocess
     import sys
 
-    from balloontop.recording import ReplaySource, guests_of
+    from balloontop.replay import ReplaySource, guests_of
 
     from .conftest import CAPTURES
 

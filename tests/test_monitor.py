@@ -11,7 +11,8 @@ from pathlib import Path
 from balloontop.eventlog import EventJournal, merged
 from balloontop.model import Event
 from balloontop.monitor import Monitor, detected_events, kernel_log_root_for
-from balloontop.recording import Recorder, ReplaySource, read_recording
+from balloontop.recording import Recorder, read_recording
+from balloontop.replay import ReplaySource
 from balloontop.sampler import Sampler
 
 from .conftest import CAPTURES, FIXTURES

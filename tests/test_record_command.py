@@ -143,7 +143,7 @@ def test_report_of_garbage(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
 def test_replay_opens_the_monitor_on_a_replay_source(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from balloontop.recording import ReplaySource
+    from balloontop.replay import ReplaySource
     from balloontop.tui import app as tui_app
 
     path = tmp_path / "demo.jsonl"

@@ -10,7 +10,8 @@ import pytest
 
 from balloontop.events import EventDetector, marker
 from balloontop.model import Sample
-from balloontop.recording import RECORDING_SCHEMA, Recorder, ReplaySource, read_recording, sample_from_json
+from balloontop.recording import RECORDING_SCHEMA, Recorder, read_recording, sample_from_json
+from balloontop.replay import ReplaySource
 from balloontop.sampler import Sampler
 
 CAPTURES = Path(__file__).parent / "fixtures" / "captures"

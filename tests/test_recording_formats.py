@@ -12,7 +12,8 @@ from pathlib import Path
 from balloontop import drivers
 from balloontop.cli import main
 from balloontop.commands.report import summarise
-from balloontop.recording import Recorder, ReplaySource, read_recording
+from balloontop.recording import Recorder, read_recording
+from balloontop.replay import ReplaySource
 from balloontop.sampler import Sampler
 
 HERE = Path(__file__).parent / "fixtures"

@@ -35,7 +35,8 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import BalloontopError, UsageError
-    from ..recording import ReplaySource, guests_of, read_recording
+    from ..recording import read_recording
+    from ..replay import ReplaySource, guests_of
 
     if not MIN_SPEED <= args.speed <= MAX_SPEED:  # nan fails both comparisons
         raise UsageError(f"--speed must be between {MIN_SPEED:g} and {MAX_SPEED:g} (got {args.speed:g})")

@@ -6,6 +6,7 @@
   ``highlighted()`` -> retained records with why each matters
 * ``reports``: ``parse_reports(records)`` -> ``OomReport`` / ``ShowMemReport`` /
   ``BalloonDriverMessage``; ``report_events(reports)`` -> ``Event``s; ``classify(record)``
+* ``report_types``: those three reports as frozen dataclasses, with their JSON
 * ``inference``: ``infer_deflate_on_oom(samples)`` / ``DeflateOnOomDetector().feed(sample)``
   -> "likely deflate-on-OOM" events (the kernel logs nothing when a virtio balloon deflates
   on OOM); the rule is written down in that module
@@ -15,14 +16,8 @@ from __future__ import annotations
 
 from .reader import KernelLog, KmsgReader
 from .records import ParseResult, Record, parse_kmsg_record, parse_log
-from .reports import (
-    BalloonDriverMessage,
-    OomReport,
-    ShowMemReport,
-    classify,
-    parse_reports,
-    report_events,
-)
+from .report_types import BalloonDriverMessage, OomReport, ShowMemReport
+from .reports import classify, parse_reports, report_events
 
 __all__ = [
     "BalloonDriverMessage",

@@ -255,7 +255,8 @@ class KernelLog:
 
     def poll(self) -> list:
         """Events for the reports completed since the last call; never raises."""
-        from .reports import BalloonDriverMessage, OomReport, parse_reports_indexed, report_events
+        from .report_types import BalloonDriverMessage, OomReport
+        from .reports import parse_reports_indexed, report_events
 
         try:
             new = self.reader.read_new()

@@ -220,7 +220,7 @@ def test_marker_key_adds_marker_to_log_and_recording(tmp_path):
 
 def test_replay_pause_step_seek_and_recorded_events(tmp_path):
     async def go():
-        from balloontop.recording import ReplaySource
+        from balloontop.replay import ReplaySource
         from balloontop.tui.app import make_app
 
         path = tmp_path / "steps.jsonl"
