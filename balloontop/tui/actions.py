@@ -19,11 +19,14 @@ from ..history import WINDOWS
 from ..model import Event, Sample
 from ..monitor import Monitor
 from .poller import Poller
-from .widgets import DriverPane
+from .widgets import DriverPane, NoBalloonPane
 
 if TYPE_CHECKING:
     from textual.app import App as _AppBase
+    from textual import events
     from textual.worker import Worker
+
+    from .feature_decoder import FeatureDecoderScreen
 
     from .screens import LogRecordRow
 else:
@@ -84,9 +87,9 @@ class MonitorActions(_AppBase):
 
         def _refresh_header(self) -> None: ...
 
-        def panes(self) -> list[Any]: ...
+        def panes(self) -> list[DriverPane | NoBalloonPane]: ...
 
-        def focused_pane(self) -> Any: ...
+        def focused_pane(self) -> DriverPane | NoBalloonPane | None: ...
 
         def _redraw_graph_paused(self) -> Worker[None]: ...
 
@@ -191,7 +194,7 @@ class MonitorActions(_AppBase):
         self.call_after_refresh(self._decoder_on_first_bit, screen)
 
     @staticmethod
-    def _decoder_on_first_bit(screen: Any) -> None:
+    def _decoder_on_first_bit(screen: FeatureDecoderScreen) -> None:
         """From the monitor the decoder opens on the device's first negotiated bit."""
         device = screen.device
         bits = sorted(device.features.bits) if device is not None and device.features else []
@@ -250,7 +253,7 @@ class MonitorActions(_AppBase):
                     timeout=1.5, markup=False)
         self.poller.request()
 
-    def on_descendant_focus(self, event: Any) -> None:
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         """Focusing a pane of another guest (tab, 1-9, a click) makes that guest the shown one."""
         pane = self.focused_pane()
         key = getattr(pane, "key", "")

@@ -17,7 +17,7 @@ import socket
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App, ComposeResult
 from textual.color import Color
@@ -50,6 +50,10 @@ from .widgets import (
     PaneColumn,
     TextLines,
 )
+
+if TYPE_CHECKING:  # loaded in the poll thread after the first frame
+    from ..kmsg.inference import DeflateOnOomDetector
+    from ..kmsg.reader import KernelLog
 
 __all__ = ["GRAPH_REST_S", "MAX_PANES", "PROCESS_ROWS", "BalloonApp", "PollResult", "make_app"]
 
@@ -164,11 +168,11 @@ class BalloonApp(MonitorActions, TickApplier, MonitorAppMixin, App):
         self.monitor.detector = value
 
     @property
-    def kernel_log(self) -> Any:
+    def kernel_log(self) -> KernelLog | None:
         return self.monitor.kernel_log
 
     @property
-    def oom_inference(self) -> Any:
+    def oom_inference(self) -> DeflateOnOomDetector | None:
         return self.monitor.oom_inference
 
     @property

@@ -67,14 +67,14 @@ class TickApplier(_AppBase):
             raise NoMatches(f"#{widget_id} is not a {expect_type.__name__}")
         return widget
 
-    def panes(self) -> list[Any]:
+    def panes(self) -> list[DriverPane | NoBalloonPane]:
         try:
             container = self._main("panes", PaneColumn)
         except Exception:
             return []
         return [w for w in container.children if isinstance(w, (DriverPane, NoBalloonPane))]
 
-    def focused_pane(self) -> Any:
+    def focused_pane(self) -> DriverPane | NoBalloonPane | None:
         for pane in self.panes():
             if pane is self.focused or (self.focused is not None and pane in self.focused.ancestors):
                 return pane
