@@ -68,6 +68,17 @@ class Fleet:
         self._pool: ThreadPoolExecutor | None = None
         self._running: dict[int, Future[TickResult]] = {}
 
+    def titles(self) -> list[str]:
+        """Each guest's label as shown, told apart where two would read the same (two
+        guests with one host name): the twins get their target, then their number."""
+        titles = [guest.title() for guest in self.guests]
+        twins = {t for t in titles if titles.count(t) > 1}
+        for i, guest in enumerate(self.guests):
+            if titles[i] in twins and guest.name not in ("", titles[i]):
+                titles[i] = f"{titles[i]} ({guest.name})"
+        twins = {t for t in titles if titles.count(t) > 1}
+        return [f"{t} #{i + 1}" if t in twins else t for i, t in enumerate(titles)]
+
     @property
     def single(self) -> bool:
         """One guest, ticked inline (no thread)."""

@@ -100,3 +100,17 @@ def test_a_recording_of_two_guests_replays_and_reports_each(tmp_path: Path) -> N
     guests = json.loads(report.stdout)["guests"]
     assert guests["sh"]["balloon_kib"]["max"] == 524288
     assert guests["exec sh"]["balloon_kib"]["max"] == 262144
+
+
+def test_two_guests_with_one_host_name_are_told_apart() -> None:
+    """Two guests whose host name is the same (two clones, or one machine read twice) get
+    their target beside it; the same target twice gets a number."""
+    def guest(name: str, host: str) -> Guest:
+        return Guest(name, Monitor(Steps("virtio-6.18-nodeflate", ["1024M"])), label=lambda: host)
+
+    fleet = Fleet([guest("busybox sh", "vm"), guest("sh", "vm"), guest("db1", "db1")])
+    assert fleet.titles() == ["vm (busybox sh)", "vm (sh)", "db1"]
+    fleet.close()
+    fleet = Fleet([guest("sh", "vm"), guest("sh", "vm")])
+    assert fleet.titles() == ["vm (sh) #1", "vm (sh) #2"]
+    fleet.close()

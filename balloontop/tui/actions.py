@@ -249,7 +249,7 @@ class MonitorActions(_AppBase):
         self.focus = (self.focus + step) % count
         self.poller.graph_key = None  # another guest's history: draw it at once
         self.poller.force_graph = True
-        self.notify(f"guest {self.focus + 1}/{count}: {self.fleet.guests[self.focus].title()}",
+        self.notify(f"guest {self.focus + 1}/{count}: {self.fleet.titles()[self.focus]}",
                     timeout=1.5, markup=False)
         self.poller.request()
 

@@ -278,6 +278,7 @@ class Poller:
         """The text of one tick of several guests: a summary row for each, the panes of
         each (only the focused one's below 100 columns), the focused guest's figures."""
         app = self.app
+        titles = self.fleet.titles()
         events: list[Event] = []
         notices: list[tuple[str, str]] = []
         for index, tick in enumerate(ticks):
@@ -285,18 +286,18 @@ class Poller:
             if result is None:
                 continue
             events += result.events
-            notices += [(tick.guest.title(), n) for n in result.notices]
+            notices += [(titles[index], n) for n in result.notices]
             if result.error is not None:
-                notices.append((tick.guest.title(), f"reading failed: {result.error}"))
+                notices.append((titles[index], f"reading failed: {result.error}"))
             if result.sample is not None:
                 self._latest[index] = (result.sample, result.rate)
         focus = app.focus
         sample, rate = self._latest.get(focus, (None, None))
         out = PollResult(sample, events=sorted(events, key=lambda e: e.time), notices=notices)
-        label = f" · guest {focus + 1}/{len(ticks)} {ticks[focus].guest.title()}"
+        label = f" · guest {focus + 1}/{len(ticks)} {titles[focus]}"
         out.header = app.header(sample, stale=sample is None, label=label)
         compact = app.size.width < 100
-        out.summary = [mv.guest_row(t.guest.title(), t.state, self._latest.get(i, (None, None))[0],
+        out.summary = [mv.guest_row(titles[i], t.state, self._latest.get(i, (None, None))[0],
                                     self._latest.get(i, (None, None))[1], i == focus, app.ascii_only,
                                     compact)
                        for i, t in enumerate(ticks)]
@@ -306,12 +307,12 @@ class Poller:
         if focused is not None and focused.episode is not None:
             verb = {"inflate": "inflating", "deflate": "deflating"}.get(focused.episode.kind,
                                                                        focused.episode.kind)
-            out.episode = f"{ticks[focus].guest.title()} {verb} {format_kib(abs(focused.episode.moved_kib))}"
+            out.episode = f"{titles[focus]} {verb} {format_kib(abs(focused.episode.moved_kib))}"
         wide = not compact
         for index, tick in enumerate(ticks):
             if not wide and index != focus:
                 continue
-            title = tick.guest.title()
+            title = titles[index]
             latest = self._latest.get(index)
             if latest is None:
                 why = tick.guest.last_error()

@@ -83,14 +83,18 @@ def process_lines(rows: list[ProcRow] | None, limit: int) -> list:
     """The process list's rows: a header, then one row per process.
 
     The command comes before the user, so a narrow pane (80 columns) cuts the user, not
-    the command; names are the guest's text (``Content``, never markup)."""
+    the command; no user column when no row has an owner (a remote guest's list); names
+    are the guest's text (``Content``, never markup)."""
     from .guest_text import content
 
     if rows is None:
         return ["[$muted]no processes: not the live system (a capture or a demo)[/]"]
-    out: list = [f"[b]{'PID':>7} {'RSS':>6} {'%MEM':>5}  {'COMMAND':<16} USER[/]"]
-    for r in rows[:limit]:
+    shown = rows[:limit]
+    users = any(r.user != "?" for r in shown)  # a remote guest's list has no owners
+    out: list = [f"[b]{'PID':>7} {'RSS':>6} {'%MEM':>5}  {'COMMAND':<16}{' USER' if users else ''}[/]"]
+    row = f"{{pid:>7}} {{rss:>6}} {{mem:>5.1f}}  $command{' [$muted]$user[/]' if users else ''}"
+    for r in shown:
         rss = f"{r.rss_kib / 1024:.0f}M" if r.rss_kib < 10 * 1024 * 1024 else f"{r.rss_kib / 1048576:.1f}G"
-        out.append(content(f"{r.pid:>7} {rss:>6} {r.mem_percent:>5.1f}  $command [$muted]$user[/]",
-                           command=f"{r.command:<16}", user=r.user))
+        out.append(content(row.format(pid=r.pid, rss=rss, mem=r.mem_percent),
+                           command=f"{r.command:<16}" if users else r.command, user=r.user))
     return out

@@ -38,6 +38,12 @@ def test_processes_are_the_guests_largest_memory_users(busybox_guest) -> None:  
             (101, 1500 * 4, "hog"), (55, 700 * 4, "?[31mevil?"), (7, 200 * 4, "ash")]
         total = sample.system.mem_total_kib
         assert rows_read[0].mem_percent == 1500 * 4 * 100.0 / total
+        # the guest's list names no owners: the monitor shows no USER column of "?"
+        from balloontop.tui.processes import process_lines
+
+        shown = [str(line) for line in process_lines(rows_read, 10)]
+        assert "USER" not in shown[0] and "COMMAND" in shown[0]
+        assert shown[1].split() == ["101", "6M", f"{rows_read[0].mem_percent:.1f}", "hog"]
     finally:
         source.close()
 

@@ -212,6 +212,7 @@ def test_process_list_from_injected_source():
             await _ready(pilot, app)
             procs = "\n".join(app.query_one("#procs").texts)
             assert "stress-ng-vm" in procs and "793M" in procs
+            assert "USER" in procs.splitlines()[0]  # the local list knows each owner
     run(go())
 
 
