@@ -21,6 +21,8 @@ WINDOWS: tuple[tuple[str, float], ...] = (("1 min", 60.0), ("10 min", 600.0), ("
 """The graph windows the ``g`` key cycles through: label and length in seconds."""
 
 MAX_METRICS = 32
+HOST_BALLOON = "host_balloon_kib"
+"""The balloon as the host sees it (``HostReading.balloon_kib``), beside the guest's ``balloon_kib``."""
 NAN = float("nan")
 
 
@@ -161,6 +163,11 @@ class History:
             return None
         return (b - a) / 1024.0 / (t1 - t0)
 
+    def has_last(self, name: str) -> bool:
+        """Whether the last reading has a value (not NaN) for ``name``."""
+        with self._lock:
+            return self._last is not None and not math.isnan(self._last[1].get(name, NAN))
+
     def names(self) -> list[str]:
         with self._lock:
             return list(self._tiers[0][1].series)
@@ -175,13 +182,16 @@ class History:
 
 
 def sample_metrics(sample: object) -> dict[str, float | int | None]:
-    """The figures a ``Sample`` contributes to the history: system-wide and per driver."""
+    """The figures a ``Sample`` contributes to the history: system-wide, the host's view of
+    the balloon (``--qmp``: None without a host or when it could not be read) and per driver."""
     system = getattr(sample, "system", None)
     balloon = getattr(sample, "balloon", None)
+    host = getattr(sample, "host", None)
     out: dict[str, float | int | None] = {
         "balloon_kib": getattr(balloon, "kib", None),
         "mem_total_kib": getattr(system, "mem_total_kib", None),
         "mem_available_kib": getattr(system, "mem_available_kib", None),
+        HOST_BALLOON: None if host is None or host.error else host.balloon_kib,
     }
     for reading in getattr(sample, "drivers", ()):
         out[f"driver:{reading.driver}:{reading.instance}"] = reading.inflated_kib

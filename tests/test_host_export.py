@@ -1,5 +1,6 @@
-"""The host block in the text report and in Prometheus metrics, from a real guest's step
-(tests/fixtures/qmp/README.md: Debian 7.3 under QEMU 7.2, balloon at 768 of 1024 MiB)."""
+"""The host block in the text report, in Prometheus metrics and in the monitor's history, from
+a real guest's step (tests/fixtures/qmp/README.md: Debian 7.3 under QEMU 7.2, balloon at 768 of
+1024 MiB)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 
 import pytest
 
+from balloontop.history import HOST_BALLOON, History, sample_metrics
 from balloontop.host.reading import host_reading_from_json
 from balloontop.host.reading import Lag
 from balloontop.host.text import compare, host_lines, pane_lines, stat_pairs
@@ -40,6 +42,23 @@ def test_host_and_guest_line_up(sample):
     assert cmp.guest_mem_total_kib == meminfo_total
     assert sample.host.stats["stat-total-memory"] == meminfo_total * 1024
     assert cmp.actual_minus_mem_total_kib == sample.host.actual_kib - meminfo_total
+
+
+def test_the_history_carries_the_hosts_balloon_beside_the_guests(sample):
+    """The graph's host line: RAM - actual (1048576 - 786432 KiB), beside the guest's own
+    figure; None (a gap) without a host or when the host could not be read."""
+    metrics = sample_metrics(sample)
+    assert metrics[HOST_BALLOON] == 262144 == sample.host.balloon_kib
+    assert metrics["balloon_kib"] == 262144  # the guest caught up with the host
+    failed = sample.host._replace(error="QMP /run/vm1/bt.qmp: ConnectionRefusedError: refused")
+    assert sample_metrics(dataclasses.replace(sample, host=failed))[HOST_BALLOON] is None
+    assert sample_metrics(dataclasses.replace(sample, host=None))[HOST_BALLOON] is None
+    history = History()
+    history.add(sample.time, metrics)
+    history.add(sample.time + 1, sample_metrics(dataclasses.replace(sample, host=None)))
+    _, values = history.window(60, [HOST_BALLOON])
+    assert values[HOST_BALLOON][0] == 262144 and values[HOST_BALLOON][1] != values[HOST_BALLOON][1]
+    assert not history.has_last(HOST_BALLOON)
 
 
 def test_text_report_shows_the_host(sample):

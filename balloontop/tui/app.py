@@ -37,6 +37,7 @@ from ..sources import SampleSource
 from . import model_view as mv
 from .actions import KEYS, MonitorActions
 from .apply import TickApplier
+from .graph import SERIES
 from .poller import GRAPH_REST_S, MAX_PANES, PROCESS_ROWS, Poller, PollResult
 from .processes import ProcRow, psutil_source
 from .themes import load_themes
@@ -274,7 +275,7 @@ class BalloonApp(MonitorActions, TickApplier, MonitorAppMixin, App):
         colors = {}
         variables = self.theme_variables if hasattr(self, "theme_variables") else {}
         theme = self.current_theme
-        for name in ("balloon-graph", "total-graph", "available-graph"):
+        for _label, name, _marker, _side in SERIES:  # each line's theme variable
             value = (theme.variables or {}).get(name) or variables.get(name)
             try:
                 c = Color.parse(value)

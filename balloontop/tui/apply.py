@@ -254,16 +254,17 @@ class TickApplier(_AppBase):
         sample = self.last_sample
         if sample is None:
             return
-        frame, _title = self.poller.graph(sample, self.poller.graph_size,
-                                          WINDOWS[self.window_index][1], True)
+        frame, title = self.poller.graph(sample, self.poller.graph_size,
+                                         WINDOWS[self.window_index][1], True)
         if frame is not None and self.is_running:
-            self.call_from_thread(self._show_graph, frame)
+            self.call_from_thread(self._show_graph, frame, title)
             self.poller.force_graph = False
 
-    def _show_graph(self, frame: GraphFrame) -> None:
+    def _show_graph(self, frame: GraphFrame, title: str) -> None:
         try:
             graph = self._main("graph", GraphView)
         except NoMatches:
             return
         if graph.is_attached and tuple(frame.key[:2]) == tuple(self.poller.graph_size):
             graph.show_frame(frame.text, frame.key)
+            graph.set_title(title)  # with the host's legend it is fitted to the graph's width

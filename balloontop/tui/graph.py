@@ -1,5 +1,6 @@
-"""The balloon graph: balloon size (left axis, from 0) and MemTotal, MemAvailable (right
-axis, scaled to their data), drawn by ``balloontop.plot`` (plotext 5, shared with ``report``).
+"""The balloon graph: balloon size (left axis, from 0; with ``--qmp`` also the host's view of
+it) and MemTotal, MemAvailable (right axis, scaled to their data), drawn by ``balloontop.plot``
+(plotext 5, shared with ``report``).
 
 ``GraphBuilder.build(...)`` runs in the poll thread, never on the UI thread: a plotext
 build plus the ANSI-to-``Text`` conversion costs milliseconds. Each builder owns its own
@@ -25,7 +26,11 @@ __all__ = ["SERIES", "GraphBuilder", "GraphFrame", "raster_key", "window_ticks",
 _import_plotext = import_plotext  # the name tests and the report's lean-load test use
 
 SERIES = (
-    # label in the history window, theme variable, marker in ASCII mode, axis (0 left, 1 right)
+    # label in the history window, theme variable, marker in ASCII mode, axis (0 left, 1 right);
+    # drawn in this order, a later line over an earlier one: the host's balloon (``--qmp``,
+    # only when the window holds a host reading) under the guest's, so it shows where the
+    # guest has not followed (yet).
+    ("host", "host-graph", "*", 0),
     ("balloon", "balloon-graph", "#", 0),
     ("MemTotal", "total-graph", "=", 1),
     ("MemAvailable", "available-graph", ".", 1),
@@ -63,8 +68,8 @@ def _in_window(times: Sequence[float], values: Sequence[float], now: float,
 
 def y_axes(times: Sequence[float], series: Mapping[str, Sequence[float]], now: float,
            window_s: float, height: int) -> tuple[Axis, Axis | None]:
-    """The balloon's axis (from 0) and the memory axis (scaled to MemTotal and MemAvailable
-    in the window; ``None`` without them)."""
+    """The balloon's axis (from 0: the guest's balloon and the host's view of it) and the
+    memory axis (scaled to MemTotal and MemAvailable in the window; ``None`` without them)."""
     count = min(5, max(2, height // 3))
     sides: list[list[float]] = [[], []]
     for label, _var, _marker, side in SERIES:

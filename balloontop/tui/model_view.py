@@ -10,6 +10,7 @@ would end the monitor with a ``MarkupError``) and never carries control characte
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
@@ -376,14 +377,43 @@ def graph_state(rate: float | None, episode_kind: str | None) -> str:
 
 
 def graph_title(window_label: str, rate: float | None, episode_kind: str | None,
-                ascii_only: bool = False) -> str:
+                ascii_only: bool = False, host: bool = False, room: int | None = None) -> str:
     """The graph's title (program markup): the legend with the side of each series' axis
-    (the balloon on the left axis, from 0; the memory lines on the right one, scaled to
-    them), the window and the state."""
+    (the guest's balloon, and with ``host`` the host's view of it, on the left axis, from 0; the
+    memory lines on the right one, scaled to them), the window and the state.
+
+    With ``host`` the longer legend is fitted to ``room`` cells (the border's title space):
+    the window goes first (the x labels say it), then "available" becomes "avail", then the
+    state goes, then the wider gap between the two axes' series; the legend itself shows
+    whole down to 80 columns. The choice allows for a state of ``STATE_CELLS``, so the title
+    does not change form as the rate changes. Without a host the title is the one it always
+    was (the border cuts it with an ellipsis)."""
     sq, left, right = ("#", "<", ">") if ascii_only else ("■", "◂", "▸")
-    return (f"{left}[$balloon-graph]{sq}[/] balloon  [$total-graph]{sq}[/] total "
-            f"[$available-graph]{sq}[/] available{right} · {window_label} · "
-            f"{graph_state(rate, episode_kind)}")
+    host_part = f" [$host-graph]{sq}[/] host" if host else ""
+
+    def title(available: str, *tail: str, gap: str = "  ") -> str:
+        return (f"{left}[$balloon-graph]{sq}[/] balloon{host_part}{gap}[$total-graph]{sq}[/] total "
+                f"[$available-graph]{sq}[/] {available}{right}" + "".join(f" · {t}" for t in tail))
+
+    state = graph_state(rate, episode_kind)
+    if not host or room is None:
+        return title("available", window_label, state)
+    for form in (("available", window_label), ("available",), ("avail",)):
+        if _cells(title(*form, state.ljust(STATE_CELLS))) <= room:
+            return title(*form, state)
+    legend = title("avail")
+    return legend if _cells(legend) <= room else title("avail", gap=" ")
+
+
+def _cells(markup: str) -> int:
+    """The width of the program's own markup as shown (its characters are one cell each)."""
+    return len(_MARKUP_TAG.sub("", markup))
+
+
+STATE_CELLS = len("-123.4 MiB/s")
+"""The state the host's graph title leaves room for (a longer one is cut by the border)."""
+_MARKUP_TAG = re.compile(r"\[/?\$?[\w-]*\]")
+"""A tag of the program's own markup in ``graph_title`` (``[$host-graph]``, ``[/]``)."""
 
 
 def stats_mapping(sample: Sample) -> Mapping[str, int]:

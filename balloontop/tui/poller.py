@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..history import WINDOWS
+from ..history import HOST_BALLOON, WINDOWS
 from ..model import Event, Sample
 from ..fleet import Fleet, GuestTick
 from ..monitor import Monitor, TickResult
@@ -33,6 +33,9 @@ PROCESS_ROWS = 8
 GRAPH_REST_S = 10.0
 """While the balloon is at rest the graph is checked (and advances) every this many seconds."""
 MAX_PANES = 9
+GRAPH_METRICS = {"host": HOST_BALLOON, "balloon": "balloon_kib", "MemTotal": "mem_total_kib",
+                 "MemAvailable": "mem_available_kib"}
+"""The graph's series (``graph.SERIES`` labels) and the history metric each one draws."""
 
 
 class PollResult:
@@ -80,6 +83,8 @@ class Poller:
         self.graph_key: tuple[Any, ...] | None = None
         self.graph_checked_at = float("-inf")
         self.graph_size = (60, 12)
+        self.graph_host = False
+        """The graph's window held a host reading when last looked at (its line and legend)."""
         self.pane_width = 56
         self.force_graph = False
         self.polling = False
@@ -340,24 +345,28 @@ class Poller:
 
         While the balloon is at rest its flat lines only slide along: the picture is checked
         every ``GRAPH_REST_S`` instead of every tick (CPU, and bytes/s on slow links); a
-        moving balloon, a resize, a new window or theme redraw at once.
+        moving balloon (the guest's or, with ``--qmp``, the host's view of it), a first host
+        reading, a resize, a new window or theme redraw at once.
         """
         app = self.app
         monitor = self.monitor
-        rate = monitor.history.rate_mib_s()
+        history = monitor.history
+        rate = history.rate_mib_s()
+        host_rate = history.rate_mib_s(HOST_BALLOON)
         label = WINDOWS[app.window_index][0]
         episode = monitor.detector.active_episode if monitor.replay is None else None
-        title = mv.graph_title(label, rate, episode.kind if episode is not None else None,
-                               app.ascii_only)
-        at_rest = episode is None and (rate is None or abs(rate) < 0.05)
+        kind = episode.kind if episode is not None else None
+        at_rest = (episode is None and all(r is None or abs(r) < 0.05 for r in (rate, host_rate))
+                   and (self.graph_host or not history.has_last(HOST_BALLOON)))
         if (at_rest and not force and self.graph_key is not None
                 and sample.time - self.graph_checked_at < GRAPH_REST_S):
-            return None, title
+            return None, self._graph_title(label, rate, kind, graph_size)
         self.graph_checked_at = sample.time
-        times, values = monitor.history.window(
-            window_s, ["balloon_kib", "mem_total_kib", "mem_available_kib"], now=sample.time)
-        series = {"balloon": values["balloon_kib"], "MemTotal": values["mem_total_kib"],
-                  "MemAvailable": values["mem_available_kib"]}
+        times, values = history.window(window_s, GRAPH_METRICS.values(), now=sample.time)
+        series = {name: values[metric] for name, metric in GRAPH_METRICS.items()}
+        # The host's line and legend only when the window holds a host reading (``--qmp``).
+        self.graph_host = any(v == v for v in series["host"])
+        title = self._graph_title(label, rate, kind, graph_size)
         colors = app.graph_colors
         key = raster_key(times, series, sample.time, window_s, *graph_size) + (
             tuple(sorted(colors.items())), app.ascii_only, app.color)
@@ -370,3 +379,10 @@ class Poller:
             colors, ascii_only=app.ascii_only, color=app.color)
         self.graph_key = key
         return GraphFrame(frame.text, key, frame.build_ms), title
+
+    def _graph_title(self, label: str, rate: float | None, episode_kind: str | None,
+                     graph_size: tuple[int, int]) -> str:
+        # The border's title space (Textual 8): the top edge less its corners (content width:
+        # the graph has no padding), less a corner and a blank each side of the title.
+        return mv.graph_title(label, rate, episode_kind, self.app.ascii_only, host=self.graph_host,
+                              room=graph_size[0] - 4)

@@ -32,6 +32,7 @@ VARIABLES: Mapping[str, str] = {
     "balloon-graph": "#ffaf00",
     "total-graph": "#5fafff",
     "available-graph": "#5fd787",
+    "host-graph": "#d787ff",
     "changed": "#ffd75f",
     "muted": "#8a8a8a",
 }

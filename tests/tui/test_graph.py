@@ -14,7 +14,9 @@ import threading
 
 import pytest
 
+from balloontop.host.reading import HostReading
 from balloontop.plot import memory_axis
+from balloontop.tui import model_view as mv
 from balloontop.tui.graph import (
     _PLOTEXT_LOCK,
     SERIES,
@@ -24,6 +26,7 @@ from balloontop.tui.graph import (
 )
 
 COLORS = {"balloon-graph": (200, 30, 40), "total-graph": (10, 220, 30), "available-graph": (40, 50, 250)}
+HOST_COLORS = {**COLORS, "host-graph": (230, 0, 230)}
 NOW = 1_767_225_600.0
 BRAILLE = range(0x2800, 0x2900)
 BOX = set("┌┐└┘─│┤├┬┴┼╭╮╰╯")
@@ -38,6 +41,14 @@ def readings(window_s: float = 60.0, n: int = 300, top_kib: float = 2048 * 1024)
         "MemAvailable": [top_kib / 2 + top_kib / 7 * math.cos(i / 30) for i in range(n)],
     }
     return times, series
+
+
+def host_balloon(n: int) -> list[float]:
+    """The host's balloon (RAM - ``actual``) over ``n`` readings, in thirds, as QMP gave it in a
+    real run (tests/vm/RESULTS.md, 7.3 kernel, -m 1024): ``actual`` 1048576, 786432, 524288 KiB."""
+    steps = [HostReading("qmp.sock", NOW, actual_kib=kib, ram_kib=1048576).balloon_kib
+             for kib in (1048576, 786432, 524288)]
+    return [float(steps[min(i * 3 // n, 2)]) for i in range(n)]
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +151,8 @@ def test_x_labels_per_window(builder: GraphBuilder, window_s: float, expected: l
 
 
 def test_series_in_ascii_mode_use_only_ascii(builder: GraphBuilder) -> None:
-    text = build(builder, ascii_only=True).text.plain
+    times, series = readings()
+    text = build(builder, ascii_only=True, series={**series, "host": host_balloon(len(times))}).text.plain
     assert all(ord(c) < 128 for c in text)
     for _label, _var, mark, _side in SERIES:
         assert mark in text
@@ -151,6 +163,70 @@ def test_braille_mode_draws_braille_in_a_box(builder: GraphBuilder) -> None:
     text = build(builder).text.plain
     assert any(ord(c) in BRAILLE for c in text)
     assert BOX & set(text) >= {"┌", "┐", "└", "┘", "─", "│", "┤", "┬"}
+
+
+def span_colours(frame: GraphFrame) -> dict[tuple, str]:
+    """Each foreground colour of the frame and the characters drawn in it."""
+    out: dict[tuple, str] = {}
+    for span in frame.text.spans:
+        if span.style.color is not None:
+            rgb = tuple(span.style.color.get_truecolor())
+            out[rgb] = out.get(rgb, "") + frame.text.plain[span.start:span.end]
+    return out
+
+
+def test_the_hosts_balloon_is_a_line_of_its_own_on_the_balloon_axis(builder: GraphBuilder) -> None:
+    """``--qmp``: the host's balloon (RAM - actual) in the host colour, on the left axis with the
+    guest's; a guest that did not follow (still 0) leaves the host's line alone on the axis,
+    which then reaches the host's 512 MiB; the legend names the host only then."""
+    times, series = readings()
+    host = host_balloon(len(times))
+    frame = build(builder, series={**series, "host": host}, colors=HOST_COLORS)
+    drawn = span_colours(frame)
+    assert set(drawn) == set(HOST_COLORS.values())
+    assert all(ord(c) in BRAILLE for c in drawn[HOST_COLORS["host-graph"]].replace(" ", ""))
+    assert "host" in [part[0] for part in frame.key[8:]]
+    ascii_rows = lines(build(builder, series={**series, "host": host}, ascii_only=True))
+    assert "*" in ascii_rows[-3] and set(ascii_rows[-3].split("|")[1]) <= {"*", "#", ".", " "}  # 0 at first
+
+    still = {**series, "balloon": [0.0] * len(times), "host": host}
+    left, _right = axis_labels(build(builder, series=still, colors=HOST_COLORS, height=18))
+    assert left == memory_axis(0.0, 512.0, min(5, max(2, 18 // 3))).labels[::-1]
+
+    title = mv.graph_title("1 min", 12.8, None, host=True, room=54)
+    assert "[$host-graph]■[/] host" in title and title.startswith("◂[$balloon-graph]■[/] balloon ")
+    assert "host" not in mv.graph_title("1 min", 12.8, None)
+
+
+def test_without_a_host_reading_in_the_window_nothing_of_the_host_is_drawn(builder: GraphBuilder) -> None:
+    """No ``--qmp``, or a host that could not be read (NaN in the history): the frame and its
+    key are the ones drawn without a host series."""
+    times, series = readings()
+    plain = build(builder, colors=HOST_COLORS)
+    for host in ([math.nan] * len(times), []):
+        frame = build(builder, series={**series, "host": host}, colors=HOST_COLORS)
+        assert frame.text.plain == plain.text.plain and frame.key == plain.key
+        assert HOST_COLORS["host-graph"] not in span_colours(frame)
+    assert HOST_COLORS["host-graph"] not in span_colours(plain)
+
+
+@pytest.mark.parametrize(("room", "rate", "window", "shown"), [
+    (34, 12.8, "1 min", "◂■ balloon ■ host ■ total ■ avail▸"),  # 80 columns
+    (35, 12.8, "1 min", "◂■ balloon ■ host  ■ total ■ avail▸"),
+    (54, 12.8, "1 min", "◂■ balloon ■ host  ■ total ■ available▸ · +12.8 MiB/s"),  # 120 columns
+    (54, None, "10 min", "◂■ balloon ■ host  ■ total ■ available▸ · rate -"),
+    (50, -123.4, "1 h", "◂■ balloon ■ host  ■ total ■ avail▸ · -123.4 MiB/s"),
+    (80, 0.0, "1 h", "◂■ balloon ■ host  ■ total ■ available▸ · 1 h · at rest"),
+])
+def test_the_host_legend_fits_the_graphs_title(room: int, rate: float | None, window: str, shown: str) -> None:
+    """With the host the legend is longer: the title gives up the window, then "available"'s
+    letters, then the state, then the wider gap, and is not cut by the border at 80 columns
+    (room: the graph's title space, its content width less 4)."""
+    title = mv.graph_title(window, rate, None, host=True, room=room)
+    plain = mv._MARKUP_TAG.sub("", title)
+    assert plain == shown and len(plain) <= room
+    ascii_title = mv._MARKUP_TAG.sub("", mv.graph_title(window, rate, None, ascii_only=True, host=True, room=room))
+    assert ascii_title == shown.replace("■", "#").replace("◂", "<").replace("▸", ">")
 
 
 def test_no_colour_at_all_when_color_is_false(builder: GraphBuilder) -> None:
