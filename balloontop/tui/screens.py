@@ -32,7 +32,8 @@ HELP_TEXT = """\
   highlighted. For virtio: negotiated feature bits (unknown ones marked) and, with
   STATS_VQ, the statistics the host receives, named as QEMU and virsh dommemstat name them.
   Graph: balloon size (left axis, from 0), MemTotal and MemAvailable (right axis, scaled
-  to them) over 1 min, 10 min or 1 h, and the rate.
+  to them) over 1 min, 10 min or 1 h, and the rate. With --qmp, the balloon as the host
+  sees it too ("host", drawn under the guest's line: it shows where the guest lags).
   Events: inflate/deflate episodes (the pane's title shows one in progress, "inflating…
   256 MiB"), OOM kills (with the victim and the balloon's size when the kernel log has
   the report), SysRq-m memory reports, likely deflate-on-OOM, drivers appearing or
