@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .model import Event
 from .monitor import Monitor, TickResult
+
+if TYPE_CHECKING:  # a fleet of one ticks inline: no thread pool at start-up
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 
 @dataclass
@@ -89,6 +91,8 @@ class Fleet:
         if self.single:
             guest = self.guests[0]
             return [GuestTick(guest, guest.monitor.tick(kernel_log=kernel_log), guest.state())]
+        from concurrent.futures import ThreadPoolExecutor, wait
+
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=len(self.guests),
                                             thread_name_prefix="balloontop-guest")

@@ -107,6 +107,8 @@ class Monitor:
     @property
     def replay(self) -> ReplaySource | None:
         """The source, when it is a replay (pause, step and seek act on it)."""
+        if self.source.kind != "replay":  # the live monitor never loads the replay module
+            return None
         from .replay import ReplaySource
 
         return self.source if isinstance(self.source, ReplaySource) else None

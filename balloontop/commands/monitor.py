@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ..demo import DemoSource
     from ..fleet import Guest
     from ..recording import Recorder
+    from ..sources import SampleSource
     from ..targets import Target
 
 
@@ -86,7 +87,6 @@ def run(args: argparse.Namespace) -> int:
     if config.no_color:
         os.environ["NO_COLOR"] = "1"  # Textual drops colours when it sees NO_COLOR
 
-    from ..demo import DemoSource
     from ..tui.app import make_app
 
     recorder = _recorder(args, config.interval)
@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
             source=first.source,
             process_interval=config.process_interval, user_theme_dir=config_dir() / "themes",
             color=not config.no_color, recorder=recorder,
-            source_label=f" · {first.source.title}" if isinstance(first.source, DemoSource) else None,
+            source_label=_demo_label(first.source) if demo else None,
             guests=_guests(targets, recorder),
         )
         code = app.run()
@@ -109,6 +109,13 @@ def run(args: argparse.Namespace) -> int:
             print(f"balloontop: recorded {recorder.samples} samples and {recorder.events} events "
                   f"to {recorder.path}", file=sys.stderr)
     return int(code or app.return_code or 0)
+
+
+def _demo_label(source: SampleSource) -> str | None:
+    """The demo's scenario for the header (the demo module loads only for ``--demo``)."""
+    from ..demo import DemoSource
+
+    return f" · {source.title}" if isinstance(source, DemoSource) else None
 
 
 def _targets(args: argparse.Namespace, root: str, demo: str | None,

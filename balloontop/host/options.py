@@ -71,15 +71,15 @@ def _seconds(text: str) -> int:
 def host_reader(args: argparse.Namespace, prefix: str = "") -> HostReader | None:
     """The reader ``--qmp`` asks for (None without it); ``UsageError`` (exit 2) for a
     statistics interval without a socket or an address that is not one."""
-    from .qmp import QMPError, parse_address
-    from .reader import HostReader
-
     address = getattr(args, f"{prefix}qmp", None)
     interval = getattr(args, f"{prefix}qmp_stats_interval", None)
     if address is None:
         if interval is not None:
             raise UsageError("--qmp-stats-interval needs --qmp SOCKET")
-        return None
+        return None  # the QMP client is loaded only when asked for (start-up)
+    from .qmp import QMPError, parse_address
+    from .reader import HostReader
+
     if not address:
         raise UsageError("--qmp wants a socket path or tcp:HOST:PORT")
     try:

@@ -32,7 +32,6 @@ from ..history import History, sample_metrics
 from ..model import Event, Sample
 from ..fleet import Fleet, Guest
 from ..monitor import Monitor, kernel_log_root_for
-from ..recording import Recorder
 from ..sources import SampleSource
 from . import model_view as mv
 from .actions import KEYS, MonitorActions
@@ -52,7 +51,8 @@ from .widgets import (
     TextLines,
 )
 
-if TYPE_CHECKING:  # loaded in the poll thread after the first frame
+if TYPE_CHECKING:  # loaded in the poll thread after the first frame, or when asked
+    from ..recording import Recorder
     from ..kmsg.inference import DeflateOnOomDetector
     from ..kmsg.reader import KernelLog
 
