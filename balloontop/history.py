@@ -183,7 +183,7 @@ class History:
 
 def sample_metrics(sample: object) -> dict[str, float | int | None]:
     """The figures a ``Sample`` contributes to the history: system-wide, the host's view of
-    the balloon (``--qmp``: None without a host or when it could not be read) and per driver."""
+    the balloon (only with ``--qmp``; None when it could not be read) and per driver."""
     system = getattr(sample, "system", None)
     balloon = getattr(sample, "balloon", None)
     host = getattr(sample, "host", None)
@@ -191,8 +191,9 @@ def sample_metrics(sample: object) -> dict[str, float | int | None]:
         "balloon_kib": getattr(balloon, "kib", None),
         "mem_total_kib": getattr(system, "mem_total_kib", None),
         "mem_available_kib": getattr(system, "mem_available_kib", None),
-        HOST_BALLOON: None if host is None or host.error else host.balloon_kib,
     }
+    if host is not None:  # no host series at all without --qmp
+        out[HOST_BALLOON] = None if host.error else host.balloon_kib
     for reading in getattr(sample, "drivers", ()):
         out[f"driver:{reading.driver}:{reading.instance}"] = reading.inflated_kib
     return out

@@ -252,6 +252,10 @@ class Event(NamedTuple):
         return out
 
 
+UNKNOWN_USER = "?"
+"""``ProcRow.user`` when the owner is not known (a remote guest's list names none)."""
+
+
 class ProcRow(NamedTuple):
     """One process of the guest's largest memory users (the monitor's process list)."""
 

@@ -7,7 +7,6 @@ defaults, the order printed in ``--help``).
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
 from typing import TYPE_CHECKING
@@ -153,24 +152,25 @@ def _guests(targets: list[Target], recorder: Recorder | None) -> list[Guest] | N
     the app builds its own pipeline)."""
     if not any(t.remote is not None for t in targets):
         return None
+    several = len(targets) > 1
+    return [_remote_guest(target, recorder, several) for target in targets]
+
+
+def _remote_guest(target: Target, recorder: Recorder | None, several: bool) -> Guest:
+    """One remote guest of the monitor: its pipeline, and its connection's state, label,
+    processes and last error, read when the screen asks."""
     from ..fleet import Guest
     from ..monitor import Monitor
     from ..remote.kernel_log import RemoteKernelLog
 
-    several = len(targets) > 1
-    guests = []
-    for target in targets:
-        remote = target.remote
-        assert remote is not None
-        guests.append(Guest(
-            target.name,
-            Monitor(target.source, recorder=recorder, guest=target.name if several else None,
-                    kernel_log_reader=functools.partial(RemoteKernelLog, remote)),
-            state=functools.partial(getattr, remote, "state"),
-            label=functools.partial(getattr, remote, "name"),
-            processes=remote.processes,
-            last_error=functools.partial(getattr, remote, "last_error")))
-    return guests
+    remote = target.remote
+    assert remote is not None
+    return Guest(
+        target.name,
+        Monitor(target.source, recorder=recorder, guest=target.name if several else None,
+                kernel_log_reader=lambda: RemoteKernelLog(remote)),
+        state=lambda: remote.state, label=lambda: remote.name,
+        processes=remote.processes, last_error=lambda: remote.last_error)
 
 
 def _one_shot(targets: list[Target]) -> int:

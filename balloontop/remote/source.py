@@ -244,7 +244,7 @@ class RemoteSource:
         return self._processes
 
     def _process_rows(self, raw: list[tuple[int, str, str]], page_size: int) -> list[Any]:
-        from ..model import ProcRow
+        from ..model import UNKNOWN_USER, ProcRow
 
         total = self._mem_total_kib or 0
         rows = sorted(parse_procs(raw, page_size), key=lambda r: (r[1], r[0]), reverse=True)
@@ -252,7 +252,7 @@ class RemoteSource:
         # them when fewer rows than the limit came back)
         last = rows[self.process_limit - 1][1] if len(rows) >= self.process_limit else 0
         self._procs_min_pages = last * 1024 // page_size // 2 if page_size else 0
-        return [ProcRow(pid, "?", rss, rss * 100.0 / total if total else 0.0, _printable(comm) or "?")
+        return [ProcRow(pid, UNKNOWN_USER, rss, rss * 100.0 / total if total else 0.0, _printable(comm) or "?")
                 for pid, rss, comm in rows[: self.process_limit]]
 
     def kernel_log(self) -> tuple[str | None, str | None]:

@@ -11,7 +11,7 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-from ..model import ProcRow
+from ..model import UNKNOWN_USER, ProcRow
 
 __all__ = ["ProcRow", "ProcessSource", "process_lines", "psutil_source"]
 
@@ -70,7 +70,7 @@ def psutil_source(limit: int = 8) -> ProcessSource:
 
 def _user_name(uid: int | None) -> str:
     if uid is None:
-        return "?"
+        return UNKNOWN_USER
     try:
         import pwd
 
@@ -90,7 +90,7 @@ def process_lines(rows: list[ProcRow] | None, limit: int) -> list:
     if rows is None:
         return ["[$muted]no processes: not the live system (a capture or a demo)[/]"]
     shown = rows[:limit]
-    users = any(r.user != "?" for r in shown)  # a remote guest's list has no owners
+    users = any(r.user != UNKNOWN_USER for r in shown)  # a remote guest's list has no owners
     out: list = [f"[b]{'PID':>7} {'RSS':>6} {'%MEM':>5}  {'COMMAND':<16}{' USER' if users else ''}[/]"]
     row = f"{{pid:>7}} {{rss:>6}} {{mem:>5.1f}}  $command{' [$muted]$user[/]' if users else ''}"
     for r in shown:

@@ -44,6 +44,7 @@ def test_processes_are_the_guests_largest_memory_users(busybox_guest) -> None:  
         shown = [str(line) for line in process_lines(rows_read, 10)]
         assert "USER" not in shown[0] and "COMMAND" in shown[0]
         assert shown[1].split() == ["101", "6M", f"{rows_read[0].mem_percent:.1f}", "hog"]
+        assert shown[2].split()[-1] == "?[31mevil?"  # the guest's "[" shown, never markup
     finally:
         source.close()
 
